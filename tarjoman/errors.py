@@ -1,0 +1,66 @@
+"""Every error Tarjoman raises on purpose.
+
+The tree::
+
+    TarjomanError                 anything the user can act on; the CLI prints it on one line, exits 1
+    ├── ManuscriptError           a source manuscript cannot be read (missing, corrupt, encrypted,
+    │                             old .doc, empty, too large when unpacked)
+    ├── ProjectError              the project layout or a name in it is wrong (bad book slug, a path
+    │                             that would escape outputs/, a metadata file that cannot be read)
+    ├── EngineError               a translation model cannot be loaded or used
+    ├── GlossaryError             a glossary CSV or TBX file is invalid
+    ├── ReviewFileError           a PO/POT file is malformed or was edited where it must not be
+    └── EpubError                 an ebook cannot be built
+
+Third-party exceptions are translated at the one module that uses the library
+(``raise ManuscriptError(...) from exc``), so callers only ever see this tree.
+A message names the file (and paragraph, line or segment where there is one)
+and, where it can, the next step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TarjomanError(Exception):
+    """Base class: a problem the user can fix; never a bug."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, where: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.where = where
+        self.detail = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        prefix = ""
+        if self.path:
+            prefix = self.path
+            if self.where:
+                prefix += f" ({self.where})"
+            prefix += ": "
+        return prefix + self.detail
+
+
+class ManuscriptError(TarjomanError):
+    """A manuscript cannot be read into a book."""
+
+
+class ProjectError(TarjomanError):
+    """The project layout, a book slug or a metadata file is wrong."""
+
+
+class EngineError(TarjomanError):
+    """A translation engine or model cannot be loaded or run."""
+
+
+class GlossaryError(TarjomanError):
+    """A glossary file is invalid."""
+
+
+class ReviewFileError(TarjomanError):
+    """A review file (PO/POT) is invalid."""
+
+
+class EpubError(TarjomanError):
+    """An ebook cannot be built."""

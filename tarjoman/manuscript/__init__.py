@@ -1,0 +1,97 @@
+"""Manuscripts: read a Word (or Markdown/plain-text) file into a :class:`Manuscript` and save it.
+
+    >>> from tarjoman.manuscript import extract
+    >>> manuscript = extract(Path("sources/sample.docx"), Project(Path(".")))
+    >>> manuscript.summary()["chapters"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from ..errors import ManuscriptError, ProjectError
+from ..files import write_atomic
+from ..project import Project, check_slug, slug_from_path
+from .blocks import RawDocument
+from .build import BuildOptions, build_manuscript
+from .model import Chapter, Footnote, Image, Manuscript, NoteRef, Paragraph, Segment, Split, load_manuscript
+
+__all__ = [
+    "BuildOptions", "Chapter", "Footnote", "Image", "Manuscript", "NoteRef", "Paragraph", "Segment", "Split",
+    "extract", "load_manuscript", "read_manuscript", "read_metadata_file",
+]
+
+PLAIN_SUFFIXES = {".md", ".markdown", ".txt"}
+
+
+def _read_raw(source: Path) -> RawDocument:
+    if source.suffix.lower() in PLAIN_SUFFIXES:
+        from .plaintext import read_plaintext
+
+        return read_plaintext(source)
+    from .docx import read_docx
+
+    return read_docx(source)
+
+
+def read_metadata_file(path: Path) -> dict:
+    """Book metadata from ``sources/<book>.yaml`` (title, subtitle, author, translators, …)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ProjectError("is not UTF-8 text", path=path) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        raise ProjectError(f"is not valid YAML ({getattr(exc, 'problem', None) or exc})", path=path, where=where) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError("must be a mapping of names to values (title: …, author: …)", path=path, where="line 1")
+    return data
+
+
+def read_manuscript(
+    source: Path,
+    *,
+    book: str,
+    metadata: dict | None = None,
+    options: BuildOptions | None = None,
+) -> tuple[Manuscript, dict[str, bytes]]:
+    """Read ``source`` into a manuscript; returns it with the image files to save beside it."""
+    source = Path(source)
+    raw = _read_raw(source)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    if metadata:
+        raw.metadata.update(metadata)
+    raw.metadata.setdefault("language", "fa")
+    manuscript = build_manuscript(raw, book=book, source=source.name, source_sha256=digest, options=options)
+    if not any(True for _ in manuscript.segments()):
+        raise ManuscriptError("contains no text to translate (an empty document, or only images)", path=source)
+    files = {image.file: raw.images[image.id].data for image in manuscript.images}
+    return manuscript, files
+
+
+def extract(source: Path, project: Project, *, book: str | None = None, options: BuildOptions | None = None) -> Manuscript:
+    """Read ``source`` and write ``outputs/<book>/manuscript.json`` and its images.
+
+    Nothing is written unless the whole manuscript was read.
+    """
+    source = Path(source)
+    slug = check_slug(book) if book else slug_from_path(source)
+    metadata = {}
+    for candidate in (project.sources / f"{slug}.yaml", source.parent / f"{slug}.yaml", source.with_suffix(".yaml")):
+        if candidate.is_file():
+            metadata = read_metadata_file(candidate)
+            break
+    manuscript, files = read_manuscript(source, book=slug, metadata=metadata, options=options)
+    folder = project.book_dir(slug)
+    for name, data in files.items():
+        target = folder / name
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            write_atomic(target, data)
+    write_atomic(folder / "manuscript.json", manuscript.to_json() + "\n")
+    return manuscript

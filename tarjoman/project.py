@@ -1,0 +1,51 @@
+"""Where a book's files live: ``sources/``, ``glossaries/``, ``outputs/<book>/`` under a project root."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ProjectError
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def check_slug(slug: str) -> str:
+    """A book slug names folders; it may not climb out of ``outputs/`` or hide."""
+    if not _SLUG.match(slug):
+        raise ProjectError(
+            f"book name {slug!r} is not allowed: use 1–64 lowercase ASCII letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return slug
+
+
+def slug_from_path(path: Path) -> str:
+    """A slug from a manuscript's file name (``My Memoir.docx`` → ``my-memoir``); Persian names give ``book``."""
+    ascii_name = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+    return slug or "book"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources"
+
+    @property
+    def glossaries(self) -> Path:
+        return self.root / "glossaries"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    def book_dir(self, book: str) -> Path:
+        return self.outputs / check_slug(book)
+
+    def manuscript_path(self, book: str) -> Path:
+        return self.book_dir(book) / "manuscript.json"
