@@ -80,7 +80,7 @@ _ARABIC_WORDS = {"فی", "إلی", "الی", "عن", "الذی", "التی", "ه
 _WORD = re.compile(f"[{_ARABIC_LETTER}\u064b-\u0652\u0670{ZWNJ}]+")
 
 
-_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\ufb50-\ufefe]")
+_ARABIC_SCRIPT = re.compile(f"[{_ARABIC_LETTER}\ufb50-\ufdff\ufe70-\ufefe]")
 _OTHER_LETTER = re.compile("[^\\W\\d_\u0600-\u06ff\ufb50-\ufefe]")
 _EVIDENCE = re.compile(f"[ةأإؤٱٹڈڑںےۓ\u064b-\u0652\u0670]|(?<![{_ARABIC_LETTER}])ال")
 
@@ -156,6 +156,15 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return token.lower() in _ABBREVIATIONS
 
 
+_CONTINUATIONS = {"و", "را", "که", "تا", "ولی", "اما"}
+
+
+def _continues(text: str, at: int) -> bool:
+    """Does the word after ``at`` carry on the sentence (a conjunction, a lowercase Latin word)?"""
+    word = text[at:].split(maxsplit=1)[0] if text[at:].strip() else ""
+    return word.rstrip("،,") in _CONTINUATIONS or word[:1].islower()
+
+
 def _sentence_ends(text: str) -> list[int]:
     """Offsets just after each sentence end in ``text`` (last one is ``len(text)``)."""
     ends: list[int] = []
@@ -178,6 +187,8 @@ def _sentence_ends(text: str) -> list[int]:
                     depth = max(0, depth - 1)
                 j += 1
             at_break = j == n or text[j] in " \n"
+            if at_break and j < n and text[j - 1] in _CLOSERS and _continues(text, j):
+                at_break = False  # «…بمان.» و رفت: the narration goes on after the quotation
             abbreviation = c == "." and j == i + 1 and _is_abbreviation(text, i)
             inside_quote = depth > 0 and "»" in text[j:]
             if at_break and not abbreviation and not inside_quote:

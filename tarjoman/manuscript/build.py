@@ -178,6 +178,8 @@ def _assemble_chapters(prepared: list[_Prepared], starts: list[int]) -> list[Cha
         head = prepared[a]
         title = _paragraph(head, "heading")
         title.level = 1
+        if title.text.startswith("«") and title.text.endswith("»") and title.text.count("«") == 1:
+            title.text = title.text[1:-1].strip()  # «فصل سوم»: the guillemets frame the line, they are not a quotation
         chapters.append(Chapter(id=f"ch{n:02d}", kind="chapter", title=title, paragraphs=_paragraphs(prepared[a + 1:b])))
     return chapters
 

@@ -183,7 +183,8 @@ class _DocxReader:
         # The body is parsed again with a plain lxml parser: walking python-docx's
         # custom element classes costs three times as much on a 150k-word book.
         with zipfile.ZipFile(self.path) as archive:
-            root = _parse(archive.read(str(self.document.part.partname).lstrip("/")))
+            name = str(self.document.part.partname).lstrip("/")
+            root = _parse(archive.read(name), self.path, name)
         body = root.find(w("body"))
         if body is None:
             raise ManuscriptError("has no document body (word/document.xml is empty of text)", path=self.path)
@@ -218,9 +219,9 @@ class _DocxReader:
                 continue
             for reltype, kind in ((RT_FOOTNOTES, "footnote"), (RT_ENDNOTES, "endnote")):
                 if rel.reltype == reltype:
-                    parts[kind] = (rel.target_part, _parse(rel.target_part.blob))
+                    parts[kind] = (rel.target_part, _parse(rel.target_part.blob, self.path, str(rel.target_part.partname).lstrip("/")))
             if rel.reltype == RT_COMMENTS:
-                comments = _parse(rel.target_part.blob)
+                comments = _parse(rel.target_part.blob, self.path, str(rel.target_part.partname).lstrip("/"))
                 count = len(comments.findall(_COMMENT))
                 if count:
                     self.skipped["comments"] += count
@@ -548,12 +549,19 @@ class _DocxReader:
         return nid
 
 
-def _parse(data: bytes):
+def _parse(data: bytes, path: Path, name: str):
     """Parse a package part: no DTDs, no entity expansion, no network (no XXE, no billion laughs)."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-    return etree.fromstring(data, parser)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ManuscriptError(f"has damaged XML in {name} ({exc})", path=path) from exc
+    if root.getroottree().docinfo.doctype:
+        # Word never writes a DTD; one here is an attempt at entity expansion or external entities.
+        raise ManuscriptError(f"{name} declares a DTD (<!DOCTYPE …>), which Word never writes; refusing it", path=path)
+    return root
 
 
 def _level(value: str | None) -> int | None:

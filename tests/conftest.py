@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+DATA = TESTS / "data"
+REALDATA = REPO.parent / "shared" / "realdata"
+SAMPLE = REPO / "sources" / "sample.docx"
+
+sys.path.insert(0, str(TESTS))
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An empty project folder (sources/, glossaries/, outputs/) under tmp_path."""
+    from tarjoman.project import Project
+
+    for name in ("sources", "glossaries", "outputs"):
+        (tmp_path / name).mkdir()
+    return Project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_manuscript(tmp_path_factory):
+    """The bundled sample memoir, extracted once per session (read-only for tests)."""
+    from tarjoman.manuscript import extract
+    from tarjoman.project import Project
+
+    root = tmp_path_factory.mktemp("sample-project")
+    (root / "sources").mkdir()
+    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    shutil.copy(REPO / "sources" / "sample.yaml", root / "sources" / "sample.yaml")
+    return extract(root / "sources" / "sample.docx", Project(root), book="sample")
+
+
+def require_realdata():
+    if not REALDATA.is_dir():
+        pytest.skip(f"real-world test data not found at {REALDATA}")
