@@ -82,31 +82,32 @@ _WORD = re.compile(f"[{_ARABIC_LETTER}\u064b-\u0652\u0670{ZWNJ}]+")
 
 _ARABIC_SCRIPT = re.compile(f"[{_ARABIC_LETTER}\ufb50-\ufdff\ufe70-\ufefe]")
 _OTHER_LETTER = re.compile("[^\\W\\d_\u0600-\u06ff\ufb50-\ufefe]")
-_EVIDENCE = re.compile(f"[ةأإؤٱٹڈڑںےۓ\u064b-\u0652\u0670]|(?<![{_ARABIC_LETTER}])ال")
+_EVIDENCE = re.compile(f"[ةأإؤٱٹڈڑںےۓپچژگیک{ZWNJ}\u064b-\u0652\u0670]|(?<![{_ARABIC_LETTER}])ال")
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, default: str = "fa") -> str:
     """Guess which language an Arabic-script passage is in: ``fa``, ``ar`` or ``ur``.
 
     Returns ``""`` for text with no Arabic-script letters (Latin, digits only).
     Looks at letters only one language uses and at frequent function words;
-    a passage with no evidence either way counts as Persian, the language of
-    the manuscripts.
+    a passage with no evidence either way gets ``default``.
     """
     arabic_script = len(_ARABIC_SCRIPT.findall(text))
     if arabic_script == 0 or arabic_script < len(_OTHER_LETTER.findall(text)):
         return ""
     if not _EVIDENCE.search(text):
-        return "fa"
+        return default
     if sum(c in _URDU_LETTERS for c in text) >= 2:
         return "ur"
     words = [w.replace(ZWNJ, "") for w in _WORD.findall(_TASHKEEL.sub("", text).translate(_YEH_KAF))]
     fa = 2 * sum(c in _PERSIAN_LETTERS for c in text) + 2 * sum(w in _PERSIAN_WORDS for w in words)
-    fa += text.count(ZWNJ)
+    fa += text.count(ZWNJ) + 0.5 * (text.count("\u06cc") + text.count("\u06a9"))  # Persian-form yeh and kaf
     ar = sum(c in _ARABIC_MARKS for c in text) + len(_TASHKEEL.findall(text)) / 2
     ar += 2 * sum(w in _ARABIC_WORDS for w in words)
     ar += 0.5 * sum(w.startswith("ال") and len(w) > 3 for w in words)
-    return "ar" if ar >= 2 and ar > fa else "fa"
+    if ar >= 2 and ar > fa:
+        return "ar"
+    return "fa" if fa else default
 
 
 # --- sentences -------------------------------------------------------------

@@ -46,12 +46,16 @@ def build_manuscript(raw: RawDocument, *, book: str, source: str, source_sha256:
     options = options or BuildOptions()
     warnings = list(raw.warnings)
     blocks = _drop_toc(raw.blocks, warnings)
-    prepared = [_prepare(b) for b in blocks]
-    _refine_kinds(prepared)
+    # Passages with no evidence either way take the language most of the document is in.
+    langs = [detect_language(b.text, default="") for b in blocks]
+    decided = [lang for lang in langs if lang]
+    main_lang = max(set(decided), key=decided.count) if decided else "fa"
+    prepared = [_prepare(b, lang or main_lang) for b, lang in zip(blocks, langs)]
+    _refine_kinds(prepared, [lang == "ar" != main_lang for lang in langs])
     starts = _chapter_starts(prepared, warnings)
     chapters = _assemble_chapters(prepared, starts)
     images = _collect_images(raw, prepared, chapters, book)
-    _attach_footnotes(raw, chapters, warnings)
+    _attach_footnotes(raw, chapters, warnings, main_lang)
     _segment_book(chapters, options)
     metadata = dict(raw.metadata)
     if not metadata.get("title"):
@@ -97,8 +101,7 @@ def _drop_toc(blocks: list[Block], warnings: list[str]) -> list[Block]:
     return [b for b, t in zip(blocks, toc) if not t]
 
 
-def _prepare(block: Block) -> _Prepared:
-    lang = detect_language(block.text) or "fa"
+def _prepare(block: Block, lang: str) -> _Prepared:
     verse = block.kind == "verse"
     text = normalize(block.text, lang=lang, repair_zwnj=not verse)
     offsets = []
@@ -111,10 +114,10 @@ def _prepare(block: Block) -> _Prepared:
     return _Prepared(block, text.strip(), lang, offsets[: len(block.notes)])
 
 
-def _refine_kinds(prepared: list[_Prepared]) -> None:
+def _refine_kinds(prepared: list[_Prepared], foreign_arabic: list[bool]) -> None:
     """Kinds that need the text: verse laid out with tabs, captions after figures, Arabic quotations."""
     previous_figure = False
-    for p in prepared:
+    for p, arabic in zip(prepared, foreign_arabic):
         b = p.block
         if b.kind == "body" and "\t" in b.text:
             halves = [h.strip() for h in re.split(r"\t+", b.text) if h.strip()]
@@ -123,7 +126,7 @@ def _refine_kinds(prepared: list[_Prepared]) -> None:
                 p.text = "\n".join(normalize(h, lang=p.lang, repair_zwnj=False) for h in halves)
         if b.kind == "body" and previous_figure and p.text and len(p.text.split()) <= 30 and (_CAPTION_START.match(p.text) or b.centered):
             b.kind = "caption"
-        if b.kind == "body" and p.lang == "ar" and p.text:
+        if b.kind == "body" and arabic and p.text:
             b.kind = "quotation"
         if p.text or b.images:
             previous_figure = bool(b.images) and not p.text
@@ -219,7 +222,7 @@ def _collect_images(raw: RawDocument, prepared: list[_Prepared], chapters: list[
     return list(images.values())
 
 
-def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[str]) -> None:
+def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[str], main_lang: str) -> None:
     """Give each chapter the notes referenced in it, numbered ``fn1``… in reading order."""
     seen: set[str] = set()
     for chapter in chapters:
@@ -229,7 +232,7 @@ def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[
                     continue
                 seen.add(ref.footnote)
                 note = raw.notes[ref.footnote]
-                body = [p for p in (_prepare(b) for b in note.blocks)]
+                body = [_prepare(b, detect_language(b.text, default=main_lang)) for b in note.blocks]
                 chapter.footnotes.append(
                     Footnote(id=ref.footnote, mark=note.mark, kind=note.kind, paragraphs=_paragraphs(body))
                 )
@@ -243,7 +246,7 @@ def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[
         last = chapters[-1]
         for nid in orphans:
             note = raw.notes[nid]
-            paragraphs = _paragraphs([_prepare(b) for b in note.blocks])
+            paragraphs = _paragraphs([_prepare(b, detect_language(b.text, default=main_lang)) for b in note.blocks])
             for p in paragraphs:
                 p.kind = "footnote"
             last.footnotes.append(Footnote(id=nid, mark=note.mark, kind=note.kind, paragraphs=paragraphs))
@@ -278,7 +281,7 @@ def _segment_book(chapters: list[Chapter], options: BuildOptions) -> None:
                         whole_end = max(e for s, e, x in pieces if x is not None and x.sentence == sentence.sentence)
                         sentence_ids[sentence.sentence] = unique(content_id(paragraph.text[start:whole_end], "w"))
                     split = Split(sentence_ids[sentence.sentence], sentence.part, sentence.parts, sentence.joiner)
-                lang = detect_language(text) or paragraph.lang
+                lang = detect_language(text, default=paragraph.lang) or paragraph.lang
                 segments.append((start, Segment(id=unique(content_id(text)), text=text, lang=lang, split=split)))
             for ref in paragraph.notes:
                 # A reference goes with the text before it (a mark after a full stop

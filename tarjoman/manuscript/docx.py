@@ -249,13 +249,14 @@ class _DocxReader:
             out.append(f"{count} {names.get(key, key)}{extra}")
         if self.carried["text boxes"]:
             out.append(f"{self.carried['text boxes']} text boxes carried as paragraphs after the paragraph that holds them")
-        headers = self._header_footer_text()
-        if headers:
-            out.append(f"{headers} headers/footers with text not carried (running heads are rebuilt in the ebook)")
+        headers, images = self._headers_and_footers()
+        if headers or images:
+            out.append(f"{headers} headers/footers with text and {images} images in them not carried (running heads are rebuilt in the ebook)")
         return out
 
-    def _header_footer_text(self) -> int:
-        count = 0
+    def _headers_and_footers(self) -> tuple[int, int]:
+        """How many distinct headers/footers hold text, and how many images they hold."""
+        with_text = images = 0
         seen = set()
         for section in self.document.sections:
             for hf in (section.header, section.footer, section.first_page_header, section.first_page_footer, section.even_page_header, section.even_page_footer):
@@ -268,9 +269,9 @@ class _DocxReader:
                 if id(element) in seen:
                     continue
                 seen.add(id(element))
-                if "".join(element.itertext()).strip():
-                    count += 1
-        return count
+                with_text += bool("".join(t.text or "" for t in element.iter(_T)).strip())
+                images += sum(1 for _ in element.iter(f"{{{A}}}blip")) + sum(1 for _ in element.iter(f"{{{V}}}imagedata"))
+        return with_text, images
 
     # --- containers -------------------------------------------------------
 
