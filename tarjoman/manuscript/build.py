@@ -49,7 +49,8 @@ def build_manuscript(raw: RawDocument, *, book: str, source: str, source_sha256:
     # Passages with no evidence either way take the language most of the document is in.
     langs = [detect_language(b.text, default="") for b in blocks]
     decided = [lang for lang in langs if lang]
-    main_lang = max(set(decided), key=decided.count) if decided else "fa"
+    # A tie goes to Persian, the manuscripts' language (never to set order: that varies per run).
+    main_lang = max(sorted(set(decided)), key=lambda lang: (decided.count(lang), lang == "fa")) if decided else "fa"
     prepared = [_prepare(b, lang or main_lang) for b, lang in zip(blocks, langs)]
     _refine_kinds(prepared, [lang == "ar" != main_lang for lang in langs])
     starts = _chapter_starts(prepared, warnings)
