@@ -374,3 +374,24 @@ def test_plain_text_in_a_legacy_encoding_is_refused_with_line(tmp_path):
     with pytest.raises(ManuscriptError) as caught:
         read(tmp_path / "book.txt")
     assert "line 2" in str(caught.value) and "UTF-8" in str(caught.value)
+
+
+def test_what_is_not_carried_is_named(tmp_path):
+    """Tracked changes, comments and equations are counted in the warnings, never dropped silently."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    m = 'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"'
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    paragraph = doc.add_paragraph("متن ")
+    from docx.oxml import parse_xml
+
+    paragraph._p.append(parse_xml(f'<w:ins {w} w:id="1" w:author="a"><w:r><w:t>افزوده</w:t></w:r></w:ins>'))
+    paragraph._p.append(parse_xml(f'<w:del {w} w:id="2" w:author="a"><w:r><w:delText>حذف‌شده</w:delText></w:r></w:del>'))
+    paragraph._p.append(parse_xml(f'<m:oMath {m}><m:r><m:t>x</m:t></m:r></m:oMath>'))
+    doc.save(tmp_path / "changes.docx")
+    manuscript = read(tmp_path / "changes.docx")
+    assert manuscript.chapters[0].paragraphs[0].text == "متن افزوده"
+    warnings = " | ".join(manuscript.warnings)
+    assert "1 tracked insertions kept" in warnings
+    assert "1 tracked deletions left out" in warnings
+    assert "1 equations (OMML) not carried" in warnings

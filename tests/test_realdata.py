@@ -107,3 +107,20 @@ def test_arabic_documents_are_detected_as_arabic():
     assert langs.count("ar") / len(langs) > 0.9
     # Arabic letters stay Arabic: no Persian yeh was forced onto them.
     assert any("ي" in s.text for s in manuscript.segments())
+
+
+def test_travel_memoir_plain_text_numbered_parts():
+    require_realdata()
+    manuscript, _ = read_manuscript(REALDATA / "text/fa_classical/safarnameh-naser-khosrow.txt", book="safarnameh")
+    titles = manuscript.summary()["chapter_titles"]
+    assert len(titles) == 100
+    assert titles[0] == "بخش ۱ - زندگی در مرو" and titles[-1] == "بخش ۱۰۰ - پایان سفر"
+    assert titles[47].startswith("بخش ۴۸ - صفت خوان سلطان")  # a long part title
+
+
+@pytest.mark.parametrize("path", sorted((REALDATA / "text/fa_linuxandlife_essays").glob("*.md")) if REALDATA.is_dir() else [], ids=lambda p: p.name)
+def test_markdown_essays(path):
+    manuscript, _ = read_manuscript(path, book="essay")
+    assert manuscript.metadata.get("title")  # from the YAML front matter
+    texts = [s.text for s in manuscript.segments()]
+    assert texts and not any("<div" in t or "</" in t for t in texts)

@@ -93,14 +93,19 @@ def parse_chapter_line(raw: str) -> ChapterLine | None:
     line = re.sub(r"[ \t\u00a0\u2000-\u200a\u202f]{2,}", " | ", raw.strip())
     line = line.strip(" «»\"“”'|*")
     collapsed = re.sub(r"[\s|]+", " ", line)
-    if not line or len(collapsed) > 110 or len(collapsed.split()) > 16:
+    # A known part noun with a number and a separator may carry a long title
+    # («بخش ۴۸ - صفت خوان سلطان و …»); anything else must be short to count.
+    if not line or len(collapsed) > 220 or len(collapsed.split()) > 32:
         return None
+    short = len(collapsed) <= 110 and len(collapsed.split()) <= 16
     for pattern in (_NOUN_FIRST, _ORD_FIRST):
         match = pattern.match(line)
         if not match:
             continue
         noun, word = match.group("noun"), match.group("ord")
         known = noun.lower() in KNOWN_NOUNS
+        if not short and not (known and re.match(r"\s*[:：\-–—]", line[match.end():])):
+            continue
         if not known and not (word in ORDINALS or word in PREFIX_ORDINALS):
             # «سال ۱۳۴۵» is a date, not a chapter: unknown nouns need ordinal words.
             continue
