@@ -8,7 +8,22 @@ chapters or sentences; it produces a :class:`RawDocument`. The builder
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from ..errors import ManuscriptError
+
+
+def read_source(path: Path) -> bytes:
+    """A manuscript's bytes, or a :class:`ManuscriptError` that says why not."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ManuscriptError("manuscript not found", path=path) from None
+    except IsADirectoryError:
+        raise ManuscriptError("is a folder, not a manuscript file", path=path) from None
+    except OSError as exc:
+        raise ManuscriptError(f"cannot be read: {exc.strerror}", path=path) from exc
 
 
 @dataclass

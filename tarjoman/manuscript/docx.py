@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ManuscriptError
 from ..text import NOTE_MARK
-from .blocks import Block, RawDocument, RawImage, RawNote
+from .blocks import Block, RawDocument, RawImage, RawNote, read_source
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -99,16 +99,8 @@ _YEH_KAF = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9"})
 
 def check_container(path: Path) -> None:
     """Refuse what is not a readable .docx before python-docx sees it, with a message that says what it is."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            data = head + fh.read(4 * 1024 * 1024) if head == _CFB_MAGIC else head
-    except FileNotFoundError:
-        raise ManuscriptError("manuscript not found", path=path) from None
-    except IsADirectoryError:
-        raise ManuscriptError("is a folder, not a manuscript file", path=path) from None
-    except OSError as exc:
-        raise ManuscriptError(f"cannot be read: {exc.strerror}", path=path) from exc
+    data = read_source(path)
+    head = data[:8]
     if not head:
         raise ManuscriptError("is an empty file (0 bytes), not a Word document", path=path)
     if head == _CFB_MAGIC:

@@ -20,7 +20,7 @@ import yaml
 
 from ..errors import ManuscriptError
 from ..text import NOTE_MARK
-from .blocks import Block, RawDocument, RawImage, RawNote
+from .blocks import Block, RawDocument, RawImage, RawNote, read_source
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)]|[۰-۹]+[.)])\s+")
@@ -45,14 +45,7 @@ def decode_text(data: bytes, path: Path) -> str:
 
 
 def read_plaintext(path: Path) -> RawDocument:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ManuscriptError("manuscript not found", path=path) from None
-    except IsADirectoryError:
-        raise ManuscriptError("is a folder, not a manuscript file", path=path) from None
-    except OSError as exc:
-        raise ManuscriptError(f"cannot be read: {exc.strerror}", path=path) from exc
+    data = read_source(path)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ManuscriptError("is a binary file, not text", path=path)
     text = decode_text(data, path)
