@@ -40,6 +40,16 @@ _SPACE_BEFORE_PUNCT = re.compile(r" +(?=[.،؛:!؟?…»)\]},;])")
 _SPACE_AFTER_OPEN = re.compile(r"(?<=[«(\[{]) +")
 
 
+def normalize_letters(text: str, *, lang: str = "fa") -> str:
+    """The letter-level part of :func:`normalize`, leaving every space where it is:
+    invisibles out, presentation forms decomposed, Persian yeh/kaf, no kashida inside words."""
+    text = _INVISIBLE.sub("", text)
+    text = _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    if lang != "ar":
+        text = text.translate(_YEH_KAF)
+    return _KASHIDA_IN_WORD.sub("", text)
+
+
 def normalize(text: str, *, lang: str = "fa", repair_zwnj: bool = True) -> str:
     """Normalise one paragraph of manuscript text.
 
@@ -50,11 +60,7 @@ def normalize(text: str, *, lang: str = "fa", repair_zwnj: bool = True) -> str:
     often wine); whitespace is tidied; digits are left as written.
     Line breaks (``\\n``) are kept: they separate verse hemistichs and dialogue lines.
     """
-    text = _INVISIBLE.sub("", text)
-    text = _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
-    if lang != "ar":
-        text = text.translate(_YEH_KAF)
-    text = _KASHIDA_IN_WORD.sub("", text)
+    text = normalize_letters(text, lang=lang)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = _SPACES.sub(" ", text)
     text = re.sub(r" *\n *", "\n", text)

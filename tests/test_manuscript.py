@@ -1,5 +1,4 @@
 import hashlib
-import json
 import shutil
 import zipfile
 from pathlib import Path

@@ -19,6 +19,7 @@ from ..text import (
     detect_language,
     estimate_tokens,
     normalize,
+    normalize_letters,
     split_sentences,
 )
 from .blocks import Block, RawDocument
@@ -55,7 +56,7 @@ def build_manuscript(raw: RawDocument, *, book: str, source: str, source_sha256:
     _refine_kinds(prepared, [lang == "ar" != main_lang for lang in langs])
     starts = _chapter_starts(prepared, warnings)
     chapters = _assemble_chapters(prepared, starts)
-    images = _collect_images(raw, prepared, chapters, book)
+    images = _collect_images(raw, chapters)
     _attach_footnotes(raw, chapters, warnings, main_lang)
     _segment_book(chapters, options)
     metadata = dict(raw.metadata)
@@ -139,17 +140,13 @@ def _chapter_starts(prepared: list[_Prepared], warnings: list[str]) -> list[int]
         return styled
     candidates = [i for i, p in enumerate(prepared) if p.block.kind in ("body", "heading", "quotation") and p.text and not p.block.cell]
     # Chapter lines are read from the raw text: its runs of spaces separate title fields.
-    lines = find_chapter_lines([_INVISIBLE.sub("", prepared[i].block.text.translate(_YEH_KAF_ONLY)) for i in candidates])
+    lines = find_chapter_lines([normalize_letters(prepared[i].block.text.replace(NOTE_MARK, "")) for i in candidates])
     if lines:
         starts = [candidates[i] for i in lines]
         warnings.append(f"no chapter heading styles: {len(starts)} chapters found from lines such as «{prepared[starts[0]].text[:60]}»")
         return starts
     warnings.append("no chapters found (no Heading 1 or chapter style, no «فصل …» lines): the whole text is one chapter")
     return []
-
-
-_YEH_KAF_ONLY = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u0640": "", NOTE_MARK: ""})
-_INVISIBLE = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff\u200b]")
 
 
 def _paragraph(p: _Prepared, kind: str | None = None) -> Paragraph:
@@ -198,7 +195,7 @@ def _paragraphs(prepared: list[_Prepared]) -> list[Paragraph]:
     return out
 
 
-def _collect_images(raw: RawDocument, prepared: list[_Prepared], chapters: list[Chapter], book: str) -> list[Image]:
+def _collect_images(raw: RawDocument, chapters: list[Chapter]) -> list[Image]:
     """Images in reading order, each with the caption paragraph that follows it, if any."""
     images: dict[str, Image] = {}
     for chapter in chapters:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import ManuscriptError
-from ..text import NOTE_MARK
+from ..text import NOTE_MARK, normalize_letters
 from .blocks import Block, RawDocument, RawImage, RawNote, read_source
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -94,7 +94,6 @@ _VERSE_STYLE = re.compile(r"شعر|بیت|verse|poem|poetry|مصرع", re.IGNORE
 _CAPTION_STYLE = re.compile(r"caption|شکل|تصویر|عکس|زیرنویس", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"^list|فهرست‌وار", re.IGNORECASE)
 _TOC_STYLE = re.compile(r"^(toc|table of figures|table of authorities)", re.IGNORECASE)
-_YEH_KAF = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9"})
 
 
 def check_container(path: Path) -> None:
@@ -331,7 +330,7 @@ class _DocxReader:
         return [block] + state["boxes"]
 
     def _classify(self, block: Block, p, ppr, style, state) -> None:
-        name = block.style.translate(_YEH_KAF)
+        name = normalize_letters(block.style)
         squeezed = re.sub(r"(.)\1+", r"\1", name)  # «شکککککل» is a caption style in a real thesis
         level = self._outline_level(ppr, style)
         if state["toc"] or _TOC_STYLE.match(name):
