@@ -1,0 +1,32 @@
+"""Machine-translation engines. Back-ends are imported only when asked for.
+
+    >>> engine = load_engine("models/nllb-tiny", backend="transformers")
+    >>> engine.translate(["سلام"], "fa", "en")
+"""
+
+from __future__ import annotations
+
+from ..errors import EngineError
+from .base import DEFAULT_MODEL, Engine, GenerationSettings, ModelInfo
+
+BACKENDS = ("transformers", "ctranslate2")
+_ENGINES: dict[tuple, Engine] = {}
+
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "Engine", "GenerationSettings", "ModelInfo", "load_engine"]
+
+
+def load_engine(model: str = DEFAULT_MODEL, *, backend: str = "transformers", settings: GenerationSettings | None = None, device: str | None = None) -> Engine:
+    """The engine for a model and back-end, created once per process and reused."""
+    settings = settings or GenerationSettings()
+    key = (model, backend, settings, device)
+    if key in _ENGINES:
+        return _ENGINES[key]
+    if backend == "transformers":
+        from .hf import TransformersEngine as cls
+    elif backend == "ctranslate2":
+        from .ct2 import CTranslate2Engine as cls
+    else:
+        raise EngineError(f"unknown back-end {backend!r}; choose {' or '.join(BACKENDS)}")
+    engine = cls(model, settings, device)
+    _ENGINES[key] = engine
+    return engine
