@@ -45,6 +45,56 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
     click.echo(format_report(summary))
 
 
+@cli.command(help="Machine-draft an extracted book into review files (outputs/<book>/review/<chapter>/<lang>.po).")
+@click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Target languages: a comma-separated list of ar, en, fr, ur, or 'all'.")
+@click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Hub ID or local folder of an NLLB, M2M100 or mBART-50 model, or a Marian template such as 'Helsinki-NLP/opus-mt-{src}-{tgt}'.")
+@click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end; ctranslate2 converts the model on first use.")
+@click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
+@click.option("--digits", type=click.Choice(["native", "latin", "keep"]), default="native", show_default=True, help="Digits in drafts: each language's own, Latin, or as the model wrote them.")
+@click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
+@click.pass_obj
+def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None) -> None:
+    from .book import draft_book
+    from .drafting import DraftOptions
+    from .engines import GenerationSettings, load_engine
+    from .languages import parse_targets
+
+    targets = parse_targets(langs)
+    project.manuscript_path(book)  # checks the name before a model is loaded
+    engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
+    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits), progress=_progress_printer())
+    click.echo(f"drafted {book} with {result.signature}")
+    click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'approved':>9} {'seconds':>8}")
+    for r in result.reports:
+        c = r.counts
+        click.echo(f"  {r.lang:<5} {r.units:>6} {c['machine']:>8} {c['cache']:>6} {c['carried']:>8} {c['approved']:>9} {r.seconds:>8.1f}")
+    click.echo(f"  review files: {project.book_dir(book) / 'review'}")
+
+
+def _progress_printer():
+    """Progress on stderr: segments done per language, rate and time left."""
+    stream = click.get_text_stream("stderr")
+    interactive = stream.isatty()
+    last = {"shown": -1.0}
+
+    def show(lang: str, done: int, total: int, seconds: float) -> None:
+        if total == 0:
+            return
+        rate = done / seconds if seconds > 0 else 0.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        width = 30
+        bar = "#" * int(width * done / total)
+        line = f"  {lang} [{bar:<{width}}] {done}/{total} segments  {rate:.1f}/s  {left:.0f}s left"
+        if interactive:
+            click.echo("\r" + line + (" " * 4), nl=done == total, err=True)
+        elif done == total or seconds - last["shown"] >= 10:
+            last["shown"] = seconds
+            click.echo(line, err=True)
+
+    return show
+
+
 def format_report(summary: dict) -> str:
     lines = [
         f"{summary['source']} → {summary['output']}",

@@ -17,10 +17,10 @@ from ..files import write_atomic
 from ..project import Project, check_slug, slug_from_path
 from .blocks import RawDocument
 from .build import BuildOptions, build_manuscript
-from .model import Chapter, Footnote, Image, Manuscript, NoteRef, Paragraph, Segment, Split, load_manuscript
+from .model import Chapter, Footnote, Image, Manuscript, NoteRef, Paragraph, Segment, Split, Unit, load_manuscript
 
 __all__ = [
-    "BuildOptions", "Chapter", "Footnote", "Image", "Manuscript", "NoteRef", "Paragraph", "Segment", "Split",
+    "BuildOptions", "Chapter", "Footnote", "Image", "Manuscript", "NoteRef", "Paragraph", "Segment", "Split", "Unit",
     "extract", "load_manuscript", "read_manuscript", "read_metadata_file",
 ]
 

@@ -87,6 +87,27 @@ class Image:
 
 
 @dataclass
+class Unit:
+    """What a translator reviews: a whole sentence. Usually one segment; the parts of a
+    sentence cut for length are drafted separately and joined back here."""
+
+    id: str
+    chapter: str
+    kind: str
+    where: str
+    parts: list[Segment]
+    context: str  # the paragraph the sentence stands in
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text + (p.split.joiner if p.split else "") for p in self.parts)
+
+    @property
+    def lang(self) -> str:
+        return self.parts[0].lang
+
+
+@dataclass
 class Chapter:
     id: str
     kind: str  # "chapter" or "front" (what precedes the first chapter)
@@ -98,6 +119,21 @@ class Chapter:
         """Every segment in reading order: title, paragraphs, then footnotes."""
         for paragraph in self.all_paragraphs():
             yield from paragraph.segments
+
+    def units(self) -> Iterator[Unit]:
+        """Review units in reading order: one per sentence, split parts joined."""
+        for paragraph in self.all_paragraphs():
+            current: Unit | None = None
+            for segment in paragraph.segments:
+                if segment.split and current is not None and current.id == segment.split.sentence:
+                    current.parts.append(segment)
+                    continue
+                if current is not None:
+                    yield current
+                unit_id = segment.split.sentence if segment.split else segment.id
+                current = Unit(unit_id, self.id, paragraph.kind, paragraph.where, [segment], paragraph.text)
+            if current is not None:
+                yield current
 
     def all_paragraphs(self) -> Iterator[Paragraph]:
         if self.title:

@@ -1,0 +1,72 @@
+"""Whole-book operations that tie the stages together; each is one call for the CLI and the flows."""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .cache import DraftCache
+from .drafting import Draft, DraftOptions, LanguageReport, Progress, draft_language
+from .engines import Engine
+from .errors import ProjectError
+from .manuscript import Manuscript, load_manuscript
+from .project import Project
+from .review import approved_translations, write_chapter
+
+
+@contextmanager
+def book_lock(book_dir: Path, what: str) -> Iterator[None]:
+    """One writer per book at a time: a second run is refused, never interleaved."""
+    book_dir.mkdir(parents=True, exist_ok=True)
+    with open(book_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ProjectError(f"another tarjoman process is working on this book; wait for it to finish before {what}", path=book_dir) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class DraftResult:
+    reports: list[LanguageReport]
+    files: list[Path]
+    signature: str
+
+
+def draft_book(
+    project: Project,
+    book: str,
+    targets: list[str],
+    engine: Engine,
+    *,
+    options: DraftOptions | None = None,
+    progress: Progress | None = None,
+) -> DraftResult:
+    """Draft every chapter of an extracted book into ``targets`` and write the review files."""
+    manuscript: Manuscript = load_manuscript(project.manuscript_path(book))
+    book_dir = project.book_dir(book)
+    options = options or DraftOptions()
+    with book_lock(book_dir, "drafting"):
+        cache = DraftCache(book_dir / "drafts.sqlite")
+        try:
+            drafts: dict[str, dict[str, Draft]] = {}
+            reports = []
+            for target in targets:
+                approved = approved_translations(book_dir, target)
+                made, report = draft_language(manuscript, target, engine, cache, approved=approved, options=options, progress=progress)
+                drafts[target] = {d.unit: d for d in made}
+                reports.append(report)
+        finally:
+            cache.close()
+        files = []
+        signature = engine.signature_text()
+        for chapter in manuscript.chapters:
+            units = list(chapter.units())
+            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature)
+    return DraftResult(reports, files, signature)

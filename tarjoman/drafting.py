@@ -1,0 +1,145 @@
+"""Machine drafts for every review unit of a book, never made twice.
+
+For each target language a unit is, in this order: already approved by a
+translator (kept, not drafted); carried over (its text is already in the
+target language, or has no words to translate); found in the draft cache; or
+drafted by the engine, in batches, each batch committed to the cache as soon
+as it is made. Sentences cut for length are drafted part by part and joined.
+Drafts are finished for the target language (digits, punctuation) last.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .cache import DraftCache, draft_key
+from .engines import Engine
+from .finishing import finish
+from .manuscript import Manuscript, Segment
+
+ORIGINS = ("approved", "carried", "cache", "machine")
+_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
+
+Progress = Callable[[str, int, int, float], None]
+"""``progress(lang, done, total, seconds)``: segments done of those that need the engine."""
+
+
+@dataclass
+class Draft:
+    unit: str
+    lang: str
+    text: str
+    origin: str  # one of ORIGINS
+
+
+@dataclass
+class LanguageReport:
+    lang: str
+    units: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {o: 0 for o in ORIGINS})
+    segments_drafted: int = 0
+    model_calls: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class DraftOptions:
+    glossary_version: str = ""
+    digits: str = "native"
+    chunk: int = 64  # segments per engine call, and per cache commit
+
+
+def needs_no_translation(segment: Segment, target: str) -> bool:
+    """Text already in the target language (an Arabic prayer, for the Arabic edition), or
+    with no letters at all (a date, a number): carried over. NLLB invents text for
+    numbers-only input."""
+    return segment.lang == target or not _WORDS.search(segment.text)
+
+
+def draft_language(
+    manuscript: Manuscript,
+    target: str,
+    engine: Engine,
+    cache: DraftCache,
+    *,
+    approved: dict[str, str] | None = None,
+    options: DraftOptions | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[Draft], LanguageReport]:
+    """Drafts of every unit of ``manuscript`` in ``target``; ``approved`` maps a unit's
+    source text to a translator's approved translation."""
+    options = options or DraftOptions()
+    approved = approved or {}
+    report = LanguageReport(target)
+    started = time.perf_counter()
+    calls_before = engine.calls
+    identity = engine.cache_identity()
+    units = [unit for chapter in manuscript.chapters for unit in chapter.units()]
+    report.units = len(units)
+
+    def key(segment: Segment) -> str:
+        return draft_key(identity, segment.lang, target, options.glossary_version, segment.text)
+
+    pending = {}  # cache key → segment (identical sentences are drafted once)
+    for unit in units:
+        if unit.text in approved:
+            continue
+        for segment in unit.parts:
+            if not needs_no_translation(segment, target):
+                pending.setdefault(key(segment), segment)
+    found = cache.get_many(list(pending))
+    missing = [(k, s) for k, s in pending.items() if k not in found]
+    drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started)
+    report.segments_drafted = len(missing)
+
+    drafts = []
+    for unit in units:
+        if unit.text in approved:
+            drafts.append(Draft(unit.id, target, approved[unit.text], "approved"))
+            report.counts["approved"] += 1
+            continue
+        texts, origins = [], set()
+        for segment in unit.parts:
+            if needs_no_translation(segment, target):
+                texts.append(segment.text)
+                origins.add("carried")
+                continue
+            k = key(segment)
+            texts.append(drafted[k] if k in drafted else found[k])
+            origins.add("machine" if k in drafted else "cache")
+        origin = next(o for o in ("machine", "cache", "carried") if o in origins)
+        joiners = [(p.split.joiner or " ") if p.split else "" for p in unit.parts]
+        text = "".join(t + j for t, j in zip(texts, joiners)).strip()
+        if origin != "carried":
+            text = finish(text, target, digits=options.digits)
+        drafts.append(Draft(unit.id, target, text, origin))
+        report.counts[origin] += 1
+    report.model_calls = engine.calls - calls_before
+    report.seconds = time.perf_counter() - started
+    return drafts, report
+
+
+def _run_engine(missing, engine, cache, target, identity, options, progress, started) -> dict[str, str]:
+    """Draft the segments no cache has, longest first, committing each chunk as it is made."""
+    drafted: dict[str, str] = {}
+    missing = sorted(missing, key=lambda item: -len(item[1].text))
+    by_source: dict[str, list] = {}
+    for item in missing:
+        by_source.setdefault(item[1].lang, []).append(item)
+    done = 0
+    if progress:
+        progress(target, 0, len(missing), 0.0)
+    for source_lang, items in by_source.items():
+        for start in range(0, len(items), options.chunk):
+            chunk = items[start:start + options.chunk]
+            outputs = engine.translate([s.text for _, s in chunk], source_lang, target)
+            rows = [(k, source_lang, target, s.text, out, identity) for (k, s), out in zip(chunk, outputs)]
+            cache.put_many(rows)
+            drafted.update((k, out) for (k, _), out in zip(chunk, outputs))
+            done += len(chunk)
+            if progress:
+                progress(target, done, len(missing), time.perf_counter() - started)
+    return drafted
