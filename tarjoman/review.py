@@ -93,6 +93,8 @@ def _header(manuscript: Manuscript, lang: str | None, signature: str, previous: 
         "X-Generator": f"Tarjoman {__version__}",
         "X-Tarjoman-Segmenter": manuscript.provenance.get("segmenter", ""),
     }
+    header["Language"] = ""
+    header["Language-Team"] = ""
     if lang:
         header["Language"] = lang
         header["Language-Team"] = f"{language(lang).name} <>"

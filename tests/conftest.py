@@ -41,3 +41,31 @@ def sample_manuscript(tmp_path_factory):
 def require_realdata():
     if not REALDATA.is_dir():
         pytest.skip(f"real-world test data not found at {REALDATA}")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Tiny NLLB, mBART-50 and Marian models (random weights), built once per test session."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from make_model import make
+
+    root = tmp_path_factory.mktemp("models")
+    models = {}
+    for family in ("nllb", "mbart50"):
+        models[family] = str(make(root / family, family, "tiny"))
+    marian = root / "marian"
+    from make_model import corpus
+
+    from tarjoman.engines.tiny import build_model
+
+    lines = corpus()
+    for pair in ("fa-en", "en-ar"):  # no fa-ar: Arabic goes through English
+        build_model(marian / pair, family="marian", lines=lines)
+    models["marian"] = str(marian)
+    return models
+
+
+@pytest.fixture(autouse=True)
+def _ct2_cache(tmp_path_factory, monkeypatch):
+    """Converted CTranslate2 models go to a per-session folder, never the user's cache."""
+    monkeypatch.setenv("TARJOMAN_CACHE", str(tmp_path_factory.getbasetemp() / "tarjoman-cache"))

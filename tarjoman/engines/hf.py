@@ -188,8 +188,13 @@ class TransformersEngine(Engine):
         direct = self._pair_path(source, target)
         if direct:
             return self._decode(direct, self._generate(direct, texts, source, target))
-        if "en" in (source, target):
-            raise EngineError(f"no Marian model for {source}→{target} and no pivot through English", path=self.template)
+        legs = [(source, "en"), ("en", target)]
+        missing = [f"{a}→{b}" for a, b in legs if a == b or self._pair_path(a, b) is None]
+        if "en" in (source, target) or missing:
+            raise EngineError(
+                f"no Marian model for {source}→{target}, and no pivot through English (missing {', '.join(missing) or f'{source}→{target}'})",
+                path=self.template,
+            )
         middle = self._translate_marian(texts, source, "en")
         return self._translate_marian(middle, "en", target)
 

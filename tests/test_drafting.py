@@ -1,0 +1,201 @@
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import docx
+import polib
+import pytest
+from conftest import SAMPLE
+
+from tarjoman.book import book_lock, draft_book
+from tarjoman.cache import DraftCache
+from tarjoman.drafting import DraftOptions, draft_language
+from tarjoman.engines import GenerationSettings, load_engine
+from tarjoman.errors import ProjectError
+from tarjoman.finishing import NBSP, NNBSP, finish
+from tarjoman.manuscript import BuildOptions, extract
+from tarjoman.text import join_parts
+
+GREEDY = GenerationSettings(num_beams=1, max_new_tokens=8)
+
+
+@pytest.fixture
+def engine(tiny_models):
+    return load_engine(tiny_models["nllb"], settings=GREEDY)
+
+
+@pytest.fixture
+def book(project):
+    shutil.copy(SAMPLE, project.sources / "sample.docx")
+    extract(project.sources / "sample.docx", project, book="sample")
+    return project
+
+
+def po(project, chapter, lang):
+    return polib.pofile(str(project.book_dir("sample") / "review" / chapter / f"{lang}.po"))
+
+
+def test_second_run_makes_zero_model_calls(book, engine):
+    first = draft_book(book, "sample", ["ar", "fr"], engine)
+    assert sum(r.counts["machine"] for r in first.reports) > 150
+    calls = engine.calls
+    second = draft_book(book, "sample", ["ar", "fr"], engine)
+    assert engine.calls == calls
+    assert all(r.counts["machine"] == 0 and r.model_calls == 0 for r in second.reports)
+    assert [r.counts["cache"] for r in second.reports] == [r.counts["machine"] for r in first.reports]
+
+
+def test_after_editing_one_sentence_only_it_is_drafted(book, engine, tmp_path):
+    draft_book(book, "sample", ["en"], engine)
+    doc = docx.Document(book.sources / "sample.docx")
+    run = next(p for p in doc.paragraphs if "پدرم رادیو" in p.text).runs[0]
+    run.text = run.text.replace("پدرم رادیو را روشن کرد", "پدرم رادیوی کهنه را روشن کرد")
+    doc.save(book.sources / "sample.docx")
+    extract(book.sources / "sample.docx", book, book="sample")
+    report = draft_book(book, "sample", ["en"], engine).reports[0]
+    assert report.counts["machine"] == 1 and report.segments_drafted == 1
+
+
+def test_carried_over_text_is_untouched(book, engine):
+    draft_book(book, "sample", ["ar", "en"], engine)
+    quran = "إِنَّا لِلَّهِ وَإِنَّا إِلَيْهِ رَاجِعُونَ"
+    arabic = {e.msgid: e for e in po(book, "ch04", "ar")}
+    assert arabic[quran].msgstr == quran and "carried over" in arabic[quran].comment
+    english = {e.msgid: e for e in po(book, "ch04", "en")}
+    assert english[quran].msgstr != quran  # only the Arabic edition carries it
+
+
+def test_numbers_only_segments_are_carried(project, engine, tmp_path):
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    doc.add_paragraph("۱۳۵۹")
+    doc.add_paragraph("جملهٔ معمولی.")
+    doc.save(tmp_path / "n.docx")
+    manuscript = extract(tmp_path / "n.docx", project, book="n")
+    cache = DraftCache(tmp_path / "c.sqlite")
+    drafts, report = draft_language(manuscript, "ar", engine, cache)
+    by_text = {u.text: d for u, d in zip(manuscript.chapters[0].units(), drafts)}
+    assert by_text["۱۳۵۹"].origin == "carried" and by_text["۱۳۵۹"].text == "۱۳۵۹"
+    assert report.counts["carried"] == 1
+
+
+def test_long_sentence_drafted_in_parts_and_joined(project, engine, tmp_path):
+    clause = "سربازان از کنار رود کارون گذشتند و به سوی شهر خرمشهر رفتند"
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    doc.add_paragraph("، ".join([clause] * 20) + ".")
+    doc.save(tmp_path / "long.docx")
+    manuscript = extract(tmp_path / "long.docx", project, book="long", options=BuildOptions(max_tokens=60))
+    units = list(manuscript.chapters[0].units())
+    long_unit = units[1]
+    assert len(long_unit.parts) > 2 and long_unit.text == manuscript.chapters[0].paragraphs[0].text
+    drafts, _ = draft_language(manuscript, "en", engine, DraftCache(tmp_path / "c.sqlite"), options=DraftOptions(digits="keep"))
+    parts = engine.translate([p.text for p in long_unit.parts], "fa", "en")
+    assert drafts[1].text == join_parts([(t, " ") for t in parts]).strip()
+
+
+def test_approved_entries_and_translator_comments_survive_a_redraft(book, engine):
+    draft_book(book, "sample", ["fr"], engine)
+    path = book.book_dir("sample") / "review" / "ch01" / "fr.po"
+    catalog = polib.pofile(str(path))
+    entry = catalog[1]
+    entry.msgstr = "Le 31 shahrivar 1359, j'étais chez mon père à Khorramshahr."
+    entry.flags.remove("fuzzy")
+    catalog[2].tcomment = "vérifier le nom"
+    catalog.save(str(path))
+    draft_book(book, "sample", ["fr"], engine)
+    again = {e.msgid: e for e in polib.pofile(str(path))}
+    assert again[entry.msgid].msgstr == entry.msgstr and not again[entry.msgid].fuzzy
+    assert again[catalog[2].msgid].tcomment == "vérifier le nom"
+
+
+def test_approved_translation_is_reused_for_the_same_sentence_elsewhere(book, engine):
+    draft_book(book, "sample", ["en"], engine)
+    path = book.book_dir("sample") / "review" / "ch04" / "en.po"
+    catalog = polib.pofile(str(path))
+    target = next(e for e in catalog if e.msgid == "هدف عملیات، آزادی خرمشهر بود.")
+    target.msgstr, target.flags = "The aim of the operation was to free Khorramshahr.", []
+    catalog.save(str(path))
+    calls = engine.calls
+    report = draft_book(book, "sample", ["en"], engine).reports[0]
+    assert report.counts["approved"] == 1 and engine.calls == calls
+
+
+def test_review_files_pass_msgfmt(book, engine):
+    result = draft_book(book, "sample", ["ar", "en", "fr", "ur"], engine)
+    assert len(result.files) == 5 * 5  # five chapters (front matter included): a POT and four POs each
+    for path in result.files:
+        check = subprocess.run(["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        if path.suffix == ".po":
+            assert "warning" not in check.stderr, check.stderr
+    catalog = po(book, "ch01", "ar")
+    assert catalog.metadata["Language"] == "ar" and catalog.metadata["Plural-Forms"].startswith("nplurals=6")
+    assert all(e.fuzzy for e in catalog if e.msgstr)
+    assert "X-Tarjoman-Engine" in catalog.metadata
+
+
+def test_identical_sentences_in_a_chapter_get_a_context(project, engine, tmp_path):
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    doc.add_paragraph("صبر کردیم. باز هم صبر.")
+    doc.add_paragraph("صبر کردیم.")
+    doc.save(tmp_path / "r.docx")
+    extract(tmp_path / "r.docx", project, book="r")
+    draft_book(project, "r", ["en"], engine)
+    entries = [e for e in polib.pofile(str(project.book_dir("r") / "review" / "ch01" / "en.po")) if e.msgid == "صبر کردیم."]
+    assert len(entries) == 2 and entries[0].msgctxt != entries[1].msgctxt
+
+
+def test_a_second_writer_is_refused(book, engine):
+    with book_lock(book.book_dir("sample"), "testing"):
+        with pytest.raises(ProjectError, match="another tarjoman process"):
+            draft_book(book, "sample", ["en"], engine)
+
+
+def test_a_damaged_cache_is_set_aside(tmp_path):
+    path = tmp_path / "drafts.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = DraftCache(path)
+    assert cache.set_aside is not None and cache.set_aside.exists() and len(cache) == 0
+    cache.put_many([("k", "fa", "en", "سلام", "hello", "e")])
+    assert cache.get_many(["k"]) == {"k": "hello"}
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize(
+    "text, lang, digits, expected",
+    [
+        ("In 1359 he left.", "en", "native", "In 1359 he left."),
+        ("در ۱۳۵۹", "en", "native", "در 1359"),
+        ("Il a dit: oui!", "fr", "native", f"Il a dit{NBSP}: oui{NNBSP}!"),
+        ('Il a dit "viens".', "fr", "native", f"Il a dit «{NNBSP}viens{NNBSP}»."),
+        ("« Pourquoi ? »", "fr", "native", f"«{NNBSP}Pourquoi{NNBSP}?{NNBSP}»"),
+        ("قال, لماذا? عام 1359", "ar", "native", "قال، لماذا؟ عام ١٣٥٩"),
+        ("قال, لماذا? عام 1359", "ar", "latin", "قال، لماذا؟ عام 1359"),
+        ("اس نے کہا. پھر 3.5 گھنٹے", "ur", "native", "اس نے کہا۔ پھر ۳.۵ گھنٹے"),
+        ("عام ۱۳۵۹", "ar", "keep", "عام ۱۳۵۹"),
+    ],
+)
+def test_finishing(text, lang, digits, expected):
+    assert finish(text, lang, digits=digits) == expected
+
+
+def test_draft_command(book, tiny_models):
+    args = [sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--lang", "ar,ur", "--model", tiny_models["nllb"], "--beams", "1"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ar [" in result.stderr and "segments" in result.stderr  # progress
+    assert "drafted sample with" in result.stdout and "  ur " in result.stdout
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    line = next(l for l in again.stdout.splitlines() if l.strip().startswith("ar "))
+    units, drafted, cached = line.split()[1:4]
+    assert drafted == "0" and int(cached) == int(units) - 1  # one carried (the Quran verse)
+
+
+def test_draft_command_refuses_a_bad_language_and_a_bad_model(book, tmp_path):
+    bad_lang = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--lang", "de", "--model", str(tmp_path)], capture_output=True, text=True)
+    assert bad_lang.returncode == 1 and "cannot draft into 'de'" in bad_lang.stderr
+    bad_model = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--model", str(tmp_path / "none")], capture_output=True, text=True)
+    assert bad_model.returncode == 1 and "model folder not found" in bad_model.stderr and "Traceback" not in bad_model.stderr
