@@ -20,11 +20,18 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The demo drafts with a tiny random-weight NLLB-architecture model built offline
+# (benchmarks/make_model.py): real code path, nonsense words, until a trained demo model lands.
+DEMO_MODEL := .cache/demo-model/nllb
+
 demo: $(STAMP)
 	$(VENV)/bin/tarjoman extract sources/sample.docx --book sample
+	@test -f $(DEMO_MODEL)/config.json || $(PY) benchmarks/make_model.py $(DEMO_MODEL) --family nllb --size tiny
+	$(VENV)/bin/tarjoman draft sample --lang all --model $(DEMO_MODEL) --beams 1
 
 bench: $(STAMP)
 	$(PY) benchmarks/extract_speed.py
+	$(PY) benchmarks/draft_speed.py --size half
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)
