@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import TarjomanError
+from .errors import ManuscriptError, TarjomanError
 from .project import Project
 
 
@@ -61,7 +61,8 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     from .languages import parse_targets
 
     targets = parse_targets(langs)
-    project.manuscript_path(book)  # checks the name before a model is loaded
+    if not project.manuscript_path(book).is_file():  # before minutes of model loading
+        raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
     result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits), progress=_progress_printer())
     click.echo(f"drafted {book} with {result.signature}")
