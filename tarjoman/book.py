@@ -14,7 +14,7 @@ from .engines import Engine
 from .errors import ProjectError
 from .manuscript import Manuscript, load_manuscript
 from .project import Project
-from .review import approved_translations, write_chapter
+from .review import approved_translations, load_previous, write_chapter
 
 
 @contextmanager
@@ -66,7 +66,8 @@ def draft_book(
             cache.close()
         files = []
         signature = engine.signature_text()
+        previous = {lang: load_previous(book_dir, lang) for lang in targets}
         for chapter in manuscript.chapters:
             units = list(chapter.units())
-            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature)
+            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous)
     return DraftResult(reports, files, signature)

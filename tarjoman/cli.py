@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ManuscriptError, TarjomanError
+from .errors import ManuscriptError, ReviewFileError, TarjomanError
 from .project import Project
 
 
@@ -71,6 +71,97 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
         c = r.counts
         click.echo(f"  {r.lang:<5} {r.units:>6} {c['machine']:>8} {c['cache']:>6} {c['carried']:>8} {c['approved']:>9} {r.seconds:>8.1f}")
     click.echo(f"  review files: {project.book_dir(book) / 'review'}")
+
+
+@cli.group(help="Review files: import what translators saved, export approved translations.")
+def review() -> None:
+    pass
+
+
+@review.command("import", help="Validate every reviewed PO file of BOOK and keep a good copy of each valid one.")
+@click.argument("book")
+@click.pass_obj
+def review_import(project: Project, book: str) -> None:
+    from .queue import import_reviews
+
+    result = import_reviews(project, book)
+    click.echo(f"imported {len(result.imported)} review files")
+    if result.problems:
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+        raise ReviewFileError(f"{len(result.problems)} problems in review files; fix them and import again (the last good copies are kept)", path=project.book_dir(book) / "review")
+
+
+@review.command("export-tmx", help="Write the approved translations of BOOK as a TMX file for other CAT tools.")
+@click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to export: comma-separated, or 'all'.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="TMX file to write; default outputs/<book>/<book>.tmx.")
+@click.pass_obj
+def review_export_tmx(project: Project, book: str, langs: str, out: Path | None) -> None:
+    from .languages import parse_targets
+    from .queue import export_tmx
+
+    out = out or project.book_dir(book) / f"{book}.tmx"
+    count = export_tmx(project, book, out, parse_targets(langs))
+    click.echo(f"wrote {count} translation units to {out}")
+
+
+@cli.command(help="Review progress of BOOK per chapter and language: approved, fuzzy, untranslated, QA findings.")
+@click.argument("book")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (a list of rows).")
+@click.pass_obj
+def status(project: Project, book: str, as_json: bool) -> None:
+    from .queue import book_status
+
+    rows = book_status(project, book)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    click.echo(f"  {'chapter':<8} {'lang':<5} {'total':>6} {'approved':>9} {'fuzzy':>6} {'untransl.':>10} {'qa':>4} {'done':>7}")
+    for r in rows:
+        click.echo(f"  {r['chapter']:<8} {r['lang']:<5} {r['total']:>6} {r['approved']:>9} {r['fuzzy']:>6} {r['untranslated']:>10} {r['qa']:>4} {r['percent']:>6.1f}%")
+
+
+@cli.command(help="Run quality checks on every translation of BOOK; findings go into the PO comments and outputs/<book>/qa.json.")
+@click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to check: comma-separated, or 'all'.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON (a list of findings).")
+@click.pass_obj
+def qa(project: Project, book: str, langs: str, as_json: bool) -> None:
+    from .languages import parse_targets
+    from .queue import run_qa
+
+    findings = run_qa(project, book, parse_targets(langs))
+    if as_json:
+        click.echo(json.dumps(findings, ensure_ascii=False))
+        return
+    for f in findings:
+        click.echo(f"  {f['chapter']}/{f['lang']}.po:{f['line']}  {f['check']}: {f['message']}")
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f["check"]] = counts.get(f["check"], 0) + 1
+    click.echo(f"{len(findings)} findings" + (": " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else ""))
+
+
+@cli.command(help="Post-edit metrics of BOOK: chrF, TER and BLEU of the machine drafts against the approved translations.")
+@click.argument("book")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON (a list of rows with sacrebleu signatures).")
+@click.pass_obj
+def report(project: Project, book: str, as_json: bool) -> None:
+    from .queue import post_edit_report
+
+    rows, chart = post_edit_report(project, book)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no approved translations with a recorded machine draft yet")
+        return
+    click.echo(f"  {'chapter':<8} {'lang':<5} {'segments':>8} {'chrF':>6} {'TER':>6} {'BLEU':>6}  engine")
+    for r in rows:
+        click.echo(f"  {r['chapter']:<8} {r['lang']:<5} {r['segments']:>8} {r['chrf']:>6.1f} {r['ter']:>6.1f} {r['bleu']:>6.1f}  {r['engine']}")
+    click.echo(f"  {rows[0]['signatures']['chrf']}")
+    click.echo(f"chart: {chart}")
 
 
 def _progress_printer():
