@@ -122,7 +122,7 @@ def _brackets(source, target, lang, carried, glossary):
 def _punctuation(source, target, lang, carried, glossary):
     out = []
     if lang == "fr":
-        if re.search(rf"[^\s{NBSP}{NNBSP}][;!?]", target) or re.search(rf"[^\s{NBSP}{NNBSP}]:(\s|$)", target):
+        if re.search(rf"(?<![{NBSP}{NNBSP};!?])[;!?]", target) or re.search(rf"(?<![{NBSP}{NNBSP}]):(\s|$)", target):
             out.append(Finding("punctuation", "French needs a no-break space before ; : ! ?"))
         if re.search(rf"«[^{NBSP}{NNBSP}]", target) or re.search(rf"[^{NBSP}{NNBSP}]»", target):
             out.append(Finding("punctuation", "French needs a no-break space inside « »"))

@@ -24,7 +24,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +50,6 @@ PLURAL_FORMS = {
     "fa": "nplurals=2; plural=(n > 1);",
 }
 _DRAFT_MARK = re.compile(r"^machine draft ([0-9a-f]{10})", re.MULTILINE)
-_CONTEXT_LINE = re.compile(r"^paragraph: (.*)$", re.MULTILINE)
 SIMILAR = 0.6  # difflib ratio above which a new sentence is taken as an edit of an old one
 
 
@@ -95,6 +98,29 @@ def read_po(path: Path) -> polib.POFile:
         where = f"line {match.group(1)}" if match else None
         detail = re.sub(r"\s*\(line \d+\)", "", str(exc))
         raise ReviewFileError(f"is not a valid PO file: {detail}", path=path, where=where) from exc
+
+
+def syntax_errors(path: Path) -> list["Problem"]:
+    """What GNU msgfmt finds wrong in a file (polib reads some broken files without a word).
+    Empty when msgfmt is not installed."""
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        return []
+    data = Path(path).read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(path)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            target = Path(tmp) / "utf8.po"  # msgfmt does not read UTF-16; check the same text as UTF-8
+            target.write_text(data.decode("utf-16"), encoding="utf-8")
+        result = subprocess.run([msgfmt, "-c", "--check-format", "-o", os.devnull, str(target)], capture_output=True, text=True)
+    problems = []
+    for line in result.stderr.splitlines():
+        match = re.match(r"^(.*?):(\d+):(?:\d+:)? (.*)$", line)
+        if match and "warning:" not in match.group(3):
+            problems.append(Problem(str(path), int(match.group(2)), match.group(3)))
+    if result.returncode != 0 and not problems:
+        problems.append(Problem(str(path), 0, result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "msgfmt rejects it"))
+    return problems
 
 
 def _line_numbers(path: Path) -> dict[tuple[str | None, str], int]:
@@ -170,9 +196,13 @@ def _entry(unit: Unit, msgctxt: str | None, index: int) -> polib.POEntry:
     )
 
 
-def _paragraph_of(entry: polib.POEntry) -> str:
-    match = _CONTEXT_LINE.search(entry.comment or "")
-    return match.group(1) if match else entry.msgid
+def _same_paragraph(entry: polib.POEntry, context: str) -> bool:
+    """Is ``entry``'s recorded paragraph ``context``? Editors re-wrap long comments, so
+    the comment is compared with all whitespace collapsed."""
+    comment = entry.comment or ""
+    at = comment.find("paragraph: ")
+    recorded = comment[at + len("paragraph: "):] if at >= 0 else entry.msgid
+    return " ".join(context.split()) in " ".join(recorded.split()) if at >= 0 else recorded == context
 
 
 @dataclass
@@ -183,16 +213,26 @@ class _Previous:
     by_msgid: dict[str, list[tuple[str, polib.POEntry]]] = field(default_factory=dict)
     by_chapter: dict[str, list[polib.POEntry]] = field(default_factory=dict)
     used: set[int] = field(default_factory=set)
+    approved: set[int] = field(default_factory=set)  # as loaded: a later obsolete flag does not unapprove
     metadata: dict[str, dict] = field(default_factory=dict)
+
+    def was_approved(self, entry: polib.POEntry) -> bool:
+        return id(entry) in self.approved
 
     @classmethod
     def load(cls, book_dir: Path, lang: str) -> "_Previous":
         previous = cls()
         for path in sorted((book_dir / "review").glob(f"*/{lang}.po")):
             chapter = path.parent.name
+            errors = syntax_errors(path)
+            if errors:
+                # Never write over a file a translator broke: it may hold their work.
+                raise ReviewFileError(errors[0].message, path=path, where=f"line {errors[0].line}" if errors[0].line else None)
             catalog = read_po(path)
             previous.metadata[chapter] = catalog.metadata
             for entry in catalog:
+                if is_approved(entry):
+                    previous.approved.add(id(entry))
                 previous.by_chapter.setdefault(chapter, []).append(entry)
                 if not entry.obsolete:
                     previous.by_key[(chapter, entry.msgctxt, entry.msgid)] = entry
@@ -213,7 +253,7 @@ class _Previous:
     def moved(self, msgid: str) -> polib.POEntry | None:
         """The same sentence translated elsewhere in the book (another chapter, or obsolete)."""
         candidates = [e for _, e in self.by_msgid.get(msgid, []) if e.msgstr]
-        candidates.sort(key=lambda e: (not is_approved(e), id(e) in self.used))
+        candidates.sort(key=lambda e: (not self.was_approved(e), id(e) in self.used))
         return candidates[0] if candidates else None
 
     def similar(self, chapter: str, msgid: str, wanted: set[str]) -> polib.POEntry | None:
@@ -250,9 +290,9 @@ def _merge_entry(entry, unit, chapter, draft, previous: _Previous, wanted: set[s
         _mark_draft(entry, draft, signature)
         return
     moved = previous.moved(entry.msgid)
-    if moved is not None and (is_approved(moved) or edited_by_translator(moved)):
+    if moved is not None and (previous.was_approved(moved) or edited_by_translator(moved)):
         entry.msgstr, entry.tcomment = moved.msgstr, moved.tcomment
-        same_place = is_approved(moved) and _paragraph_of(moved) == unit.context
+        same_place = previous.was_approved(moved) and _same_paragraph(moved, unit.context)
         entry.flags = [] if same_place else ["fuzzy"]
         if not same_place:
             entry.comment += "\nfrom the same sentence elsewhere in the book"
@@ -418,6 +458,9 @@ class Problem:
 def validate_po(path: Path, units: list[Unit], lang: str) -> list[Problem]:
     """What is wrong with a reviewed file: unreadable, wrong language, an edited or
     duplicated source. An empty list means it can be imported."""
+    errors = syntax_errors(path)
+    if errors:
+        return errors
     try:
         entries = read_entries(path)
     except ReviewFileError as exc:
