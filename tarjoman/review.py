@@ -190,9 +190,11 @@ def _entry(unit: Unit, msgctxt: str | None, index: int) -> polib.POEntry:
     comment = [f"{unit.kind} · {unit.where}"]
     if unit.context != unit.text:
         comment.append(f"paragraph: {unit.context}")
+    # The reference names the chapter and the manuscript paragraph («ch02:14»), as gettext's file:line.
+    paragraph = re.search(r"paragraph (\d+)", unit.where)
     return polib.POEntry(
         msgid=unit.text, msgctxt=msgctxt, msgstr="",
-        occurrences=[(unit.chapter, str(index))], comment="\n".join(comment),
+        occurrences=[(unit.chapter, paragraph.group(1) if paragraph else str(index))], comment="\n".join(comment),
     )
 
 
