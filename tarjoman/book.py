@@ -71,3 +71,27 @@ def draft_book(
             units = list(chapter.units())
             files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous)
     return DraftResult(reports, files, signature)
+
+
+@dataclass
+class PublishResult:
+    path: Path
+    lang: str
+    draft: bool
+    untranslated: int
+    review_problems: list[str]
+
+
+def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False) -> PublishResult:
+    """Build and check ``outputs/<book>/epub/<book>.<lang>[.bilingual].epub`` from the reviewed translations."""
+    from .edition import build_edition
+    from .epub import render_epub
+    from .queue import import_reviews
+
+    book_dir = project.book_dir(book)
+    with book_lock(book_dir, "publishing"):
+        problems = [str(p) for p in import_reviews(project, book).problems]
+        edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
+        name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"
+        path = render_epub(edition, book_dir / "epub" / name)
+    return PublishResult(path, lang, draft, edition.untranslated, problems)

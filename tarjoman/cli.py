@@ -164,6 +164,26 @@ def report(project: Project, book: str, as_json: bool) -> None:
     click.echo(f"chart: {chart}")
 
 
+@cli.command(help="Build EPUB 3 books of BOOK, one per language, from the approved translations; each is checked with EPUBCheck.")
+@click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated list of ar, en, fr, ur, or 'all'.")
+@click.option("--draft", is_flag=True, help="Use machine drafts where nothing is approved yet; the book says DRAFT on its title page and in its metadata.")
+@click.option("--bilingual", is_flag=True, help="A proofreading edition: each Persian paragraph followed by its translation.")
+@click.pass_obj
+def publish(project: Project, book: str, langs: str, draft: bool, bilingual: bool) -> None:
+    from .book import publish_book
+    from .languages import parse_targets
+
+    for lang in parse_targets(langs):
+        result = publish_book(project, book, lang, draft=draft, bilingual=bilingual)
+        for problem in result.review_problems:
+            click.echo(f"  review file not imported (its last good copy was used): {problem}", err=True)
+        note = " (DRAFT)" if draft else ""
+        if result.untranslated:
+            note += f", {result.untranslated} sentences left in Persian"
+        click.echo(f"{lang}: {result.path}{note}")
+
+
 def _progress_printer():
     """Progress on stderr: segments done per language, rate and time left."""
     stream = click.get_text_stream("stderr")

@@ -492,3 +492,21 @@ def validate_po(path: Path, units: list[Unit], lang: str) -> list[Problem]:
 def snapshot(path: Path, target: Path) -> None:
     """Keep the last good copy of a reviewed file, normalised to UTF-8."""
     write_atomic(target, read_po(path).__unicode__())
+
+
+def translations(book_dir: Path, chapter: str, lang: str, units: list[Unit]) -> dict[str, tuple[str, bool]]:
+    """Unit ID → (translation, approved) from a chapter's PO file; units with no translation are absent.
+    Reads the working file when it is valid, else the last good copy from ``review import``."""
+    path = po_path(book_dir, chapter, lang)
+    if path.exists() and syntax_errors(path):
+        path = book_dir / "reviewed" / chapter / f"{lang}.po"
+    if not path.exists():
+        return {}
+    contexts = _contexts(units)
+    found = {(e.msgctxt, e.msgid): e for e in read_po(path) if not e.obsolete and e.msgstr}
+    out = {}
+    for unit in units:
+        entry = found.get((contexts[unit.id], unit.text))
+        if entry is not None:
+            out[unit.id] = (entry.msgstr, is_approved(entry))
+    return out

@@ -123,17 +123,17 @@ class Chapter:
     def units(self) -> Iterator[Unit]:
         """Review units in reading order: one per sentence, split parts joined."""
         for paragraph in self.all_paragraphs():
-            current: Unit | None = None
-            for segment in paragraph.segments:
-                if segment.split and current is not None and current.id == segment.split.sentence:
-                    current.parts.append(segment)
-                    continue
-                if current is not None:
-                    yield current
-                unit_id = segment.split.sentence if segment.split else segment.id
-                current = Unit(unit_id, self.id, paragraph.kind, paragraph.where, [segment], paragraph.text)
-            if current is not None:
-                yield current
+            yield from self.paragraph_units(paragraph)
+
+    def paragraph_units(self, paragraph: Paragraph) -> list[Unit]:
+        units: list[Unit] = []
+        for segment in paragraph.segments:
+            if segment.split and units and units[-1].id == segment.split.sentence:
+                units[-1].parts.append(segment)
+                continue
+            unit_id = segment.split.sentence if segment.split else segment.id
+            units.append(Unit(unit_id, self.id, paragraph.kind, paragraph.where, [segment], paragraph.text))
+        return units
 
     def all_paragraphs(self) -> Iterator[Paragraph]:
         if self.title:

