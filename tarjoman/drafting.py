@@ -89,7 +89,8 @@ def draft_language(
             continue
         for segment in unit.parts:
             if not needs_no_translation(segment, target):
-                pending.setdefault(key(segment), segment)
+                for line in _lines(segment):
+                    pending.setdefault(key(line), line)
     found = cache.get_many(list(pending))
     missing = [(k, s) for k, s in pending.items() if k not in found]
     drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started)
@@ -107,9 +108,12 @@ def draft_language(
                 texts.append(segment.text)
                 origins.add("carried")
                 continue
-            k = key(segment)
-            texts.append(drafted[k] if k in drafted else found[k])
-            origins.add("machine" if k in drafted else "cache")
+            lines = []
+            for line in _lines(segment):
+                k = key(line)
+                lines.append(drafted[k] if k in drafted else found[k])
+                origins.add("machine" if k in drafted else "cache")
+            texts.append("\n".join(lines))
         origin = next(o for o in ("machine", "cache", "carried") if o in origins)
         joiners = [(p.split.joiner or " ") if p.split else "" for p in unit.parts]
         text = "".join(t + j for t, j in zip(texts, joiners)).strip()
@@ -120,6 +124,13 @@ def draft_language(
     report.model_calls = engine.calls - calls_before
     report.seconds = time.perf_counter() - started
     return drafts, report
+
+
+def _lines(segment: Segment) -> list[Segment]:
+    """A couplet's hemistichs are drafted line by line, so the translation keeps the verse's shape."""
+    if "\n" not in segment.text:
+        return [segment]
+    return [Segment(segment.id, line, segment.lang) for line in segment.text.split("\n") if line.strip()]
 
 
 def _run_engine(missing, engine, cache, target, identity, options, progress, started) -> dict[str, str]:

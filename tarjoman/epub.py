@@ -19,6 +19,7 @@ from pathlib import Path
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
 from .languages import language
+from .text import detect_language
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {
@@ -35,11 +36,25 @@ def _dir(lang: str) -> str:
 
 
 def _text(text: str, lang: str, book_lang: str) -> str:
-    """Escape ``text`` and isolate runs written in the other direction."""
-    escaped = html.escape(text, quote=False)
+    """Escape ``text`` and isolate runs written in the other direction (matched on the raw text,
+    so an entity such as ``&amp;`` is never cut in two)."""
     if _dir(lang) == "rtl":
-        return _LTR_RUN.sub(lambda m: f"<bdi>{m.group()}</bdi>" if re.search("[A-Za-z]", m.group()) or "." in m.group() else m.group(), escaped)
-    return _RTL_RUN.sub(lambda m: f'<bdi lang="fa" dir="rtl">{m.group()}</bdi>', escaped)
+        pattern, wrap = _LTR_RUN, lambda run: f"<bdi>{run}</bdi>"
+        needs = lambda run: bool(re.search("[A-Za-z]", run)) or "." in run  # noqa: E731
+    else:
+        pattern, needs = _RTL_RUN, lambda run: True  # noqa: E731
+
+        def wrap(run: str) -> str:
+            code = detect_language(html.unescape(run)) or "fa"
+            return f'<bdi lang="{code}" dir="rtl">{run}</bdi>'
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(html.escape(text[last:match.start()], quote=False))
+        run = html.escape(match.group(), quote=False)
+        out.append(wrap(run) if needs(match.group()) else run)
+        last = match.end()
+    out.append(html.escape(text[last:], quote=False))
+    return "".join(out)
 
 
 def _inline(block: Block, book_lang: str, notes: dict[str, int]) -> str:
