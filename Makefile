@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(VENV)/bin/tarjoman extract sources/sample.docx --book sample
 	@test -f $(DEMO_MODEL)/config.json || $(PY) benchmarks/make_model.py $(DEMO_MODEL) --family nllb --size tiny
 	$(VENV)/bin/tarjoman draft sample --lang all --model $(DEMO_MODEL) --beams 1
+	$(VENV)/bin/tarjoman publish sample --lang all --draft
 
 bench: $(STAMP)
 	$(PY) benchmarks/extract_speed.py

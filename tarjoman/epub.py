@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
+from .finishing import convert_digits
 from .languages import language
 from .text import detect_language
 
@@ -64,10 +65,15 @@ def _inline(block: Block, book_lang: str, notes: dict[str, int]) -> str:
         out.append(_text(block.text[last:offset], block.lang, book_lang))
         number = notes.get(note)
         if number is not None:
-            out.append(f'<a epub:type="noteref" role="doc-noteref" id="ref-{note}" href="#{note}">{number}</a>')
+            out.append(f'<a epub:type="noteref" role="doc-noteref" id="ref-{note}" href="#{note}">{_number(number, book_lang)}</a>')
         last = offset
     out.append(_text(block.text[last:], block.lang, book_lang))
     return "".join(out)
+
+
+def _number(number: int, lang: str) -> str:
+    """A note number in the book's own digits (٣ in Arabic, ۳ in Urdu)."""
+    return convert_digits(str(number), language(lang).digits)
 
 
 def _attrs(lang: str, book_lang: str) -> str:
@@ -140,7 +146,7 @@ class _Renderer:
                 body = "".join(_inline(b, self.lang, self.notes) for b in note.blocks)
                 notes.append(
                     f'<aside epub:type="footnote" role="doc-footnote" id="{note.id}"><p>'
-                    f'<a href="#ref-{note.id}" role="doc-backlink">{note.number}</a> {body}</p></aside>'
+                    f'<a href="#ref-{note.id}" role="doc-backlink">{_number(note.number, self.lang)}</a> {body}</p></aside>'
                 )
             parts.append(f'<section class="notes" epub:type="footnotes"><h2>{html.escape(words["notes"])}</h2>{"".join(notes)}</section>')
         kind = "chapter" if chapter.kind == "chapter" else "preface"
