@@ -18,12 +18,13 @@ from .review import approved_translations, load_previous, write_chapter
 
 
 @contextmanager
-def book_lock(book_dir: Path, what: str) -> Iterator[None]:
-    """One writer per book at a time: a second run is refused, never interleaved."""
+def book_lock(book_dir: Path, what: str, *, shared: bool = False, name: str = ".lock") -> Iterator[None]:
+    """One whole-book writer at a time: a second run is refused, never interleaved.
+    Chapter tasks hold the book lock shared (and their own chapter lock exclusively)."""
     book_dir.mkdir(parents=True, exist_ok=True)
-    with open(book_dir / ".lock", "a+") as handle:
+    with open(book_dir / name, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ProjectError(f"another tarjoman process is working on this book; wait for it to finish before {what}", path=book_dir) from None
         try:
@@ -71,6 +72,33 @@ def draft_book(
             units = list(chapter.units())
             files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous)
     return DraftResult(reports, files, signature)
+
+
+def draft_chapter(
+    project: Project,
+    book: str,
+    chapter_id: str,
+    lang: str,
+    engine: Engine,
+    *,
+    options: DraftOptions | None = None,
+    progress: Progress | None = None,
+) -> LanguageReport:
+    """Draft one chapter into one language and write its review file: the grain of a Prefect task."""
+    manuscript = load_manuscript(project.manuscript_path(book))
+    if chapter_id not in {c.id for c in manuscript.chapters}:
+        raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
+    book_dir = project.book_dir(book)
+    with book_lock(book_dir, "drafting", shared=True), book_lock(book_dir, f"drafting {chapter_id}/{lang}", name=f".lock-{chapter_id}-{lang}"):
+        cache = DraftCache(book_dir / "drafts.sqlite")
+        try:
+            approved = approved_translations(book_dir, lang)
+            made, report = draft_language(manuscript, lang, engine, cache, approved=approved, options=options or DraftOptions(), progress=progress, chapters={chapter_id})
+        finally:
+            cache.close()
+        chapter = next(c for c in manuscript.chapters if c.id == chapter_id)
+        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: load_previous(book_dir, lang)})
+    return report
 
 
 @dataclass

@@ -184,6 +184,48 @@ def publish(project: Project, book: str, langs: str, draft: bool, bilingual: boo
         click.echo(f"{lang}: {result.path}{note}")
 
 
+@cli.command(help="Run the whole pipeline on a manuscript with Prefect: extract, draft, review status, publish what is approved.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--book", help="Book name (slug); default: from the file name.")
+@click.option("--lang", "langs", default="all", show_default=True, help="Target languages: comma-separated list of ar, en, fr, ur, or 'all'.")
+@click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Hub ID or local folder of the translation model.")
+@click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end.")
+@click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
+@click.pass_obj
+def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int) -> None:
+    from flows.pipeline import pipeline_flow
+
+    from .languages import parse_targets
+
+    parse_targets(langs)
+    result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root))
+    for path in result["published"]:
+        click.echo(f"published {path}")
+    for lang, count in result["waiting"].items():
+        click.echo(f"waiting for review: {lang}, {count} sentences not approved (run this again when they are)")
+
+
+@cli.command(help="Resume a pipeline run paused for review on a Prefect server, approving publication.")
+@click.argument("flow_run_id")
+@click.option("--approver", required=True, help="Who approves publishing (recorded in the flow run).")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated, or 'all'.")
+@click.option("--draft", is_flag=True, help="Publish draft editions where the review is not complete.")
+def resume(flow_run_id: str, approver: str, langs: str, draft: bool) -> None:
+    from uuid import UUID
+
+    from prefect.flow_runs import resume_flow_run
+
+    from .languages import parse_targets
+
+    parse_targets(langs)
+    try:
+        run_id = UUID(flow_run_id)
+    except ValueError:
+        raise click.BadParameter(f"{flow_run_id!r} is not a flow run ID") from None
+    resume_flow_run(run_id, run_input={"approver": approver, "languages": langs, "draft": draft})
+    click.echo(f"resumed {flow_run_id}: publishing {langs} approved by {approver}")
+
+
 def _progress_printer():
     """Progress on stderr: segments done per language, rate and time left."""
     stream = click.get_text_stream("stderr")

@@ -68,16 +68,17 @@ def draft_language(
     approved: dict[str, str] | None = None,
     options: DraftOptions | None = None,
     progress: Progress | None = None,
+    chapters: set[str] | None = None,
 ) -> tuple[list[Draft], LanguageReport]:
-    """Drafts of every unit of ``manuscript`` in ``target``; ``approved`` maps a unit's
-    source text to a translator's approved translation."""
+    """Drafts of every unit of ``manuscript`` (or of ``chapters``) in ``target``; ``approved``
+    maps a unit's source text to a translator's approved translation."""
     options = options or DraftOptions()
     approved = approved or {}
     report = LanguageReport(target)
     started = time.perf_counter()
     calls_before = engine.calls
     identity = engine.cache_identity()
-    units = [unit for chapter in manuscript.chapters for unit in chapter.units()]
+    units = [unit for chapter in manuscript.chapters if chapters is None or chapter.id in chapters for unit in chapter.units()]
     report.units = len(units)
 
     def key(segment: Segment) -> str:
@@ -146,7 +147,8 @@ def _run_engine(missing, engine, cache, target, identity, options, progress, sta
     for source_lang, items in by_source.items():
         for start in range(0, len(items), options.chunk):
             chunk = items[start:start + options.chunk]
-            outputs = engine.translate([s.text for _, s in chunk], source_lang, target)
+            with engine.lock:  # one batch at a time per model: threads share it, the cores are few
+                outputs = engine.translate([s.text for _, s in chunk], source_lang, target)
             rows = [(k, source_lang, target, s.text, out, identity) for (k, s), out in zip(chunk, outputs)]
             cache.put_many(rows)
             drafted.update((k, out) for (k, _), out in zip(chunk, outputs))

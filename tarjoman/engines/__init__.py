@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import threading
+
 from ..errors import EngineError
 from .base import DEFAULT_MODEL, Engine, GenerationSettings, ModelInfo
 
 BACKENDS = ("transformers", "ctranslate2")
 _ENGINES: dict[tuple, Engine] = {}
+_LOCK = threading.Lock()
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "Engine", "GenerationSettings", "ModelInfo", "load_engine"]
 
@@ -19,14 +22,17 @@ def load_engine(model: str = DEFAULT_MODEL, *, backend: str = "transformers", se
     """The engine for a model and back-end, created once per process and reused."""
     settings = settings or GenerationSettings()
     key = (model, backend, settings, device)
-    if key in _ENGINES:
+    with _LOCK:  # tasks on threads ask at once: the model is still loaded once
+        if key not in _ENGINES:
+            _ENGINES[key] = _create(model, backend, settings, device)
         return _ENGINES[key]
+
+
+def _create(model: str, backend: str, settings: GenerationSettings, device: str | None) -> Engine:
     if backend == "transformers":
         from .hf import TransformersEngine as cls
     elif backend == "ctranslate2":
         from .ct2 import CTranslate2Engine as cls
     else:
         raise EngineError(f"unknown back-end {backend!r}; choose {' or '.join(BACKENDS)}")
-    engine = cls(model, settings, device)
-    _ENGINES[key] = engine
-    return engine
+    return cls(model, settings, device)

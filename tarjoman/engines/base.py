@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ class Engine(ABC):
         self.settings = settings
         self.calls = 0  # generate() calls made, for "never twice" checks
         self.segments_translated = 0
+        self.lock = threading.Lock()
 
     @property
     def signature(self) -> dict:

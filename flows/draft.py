@@ -1,0 +1,93 @@
+"""Draft: machine-draft every chapter of an extracted book into each target language.
+
+In:  ``book`` (extracted already), ``langs`` ("all" or "ar,en"), ``model`` (hub ID or folder),
+     ``backend``, ``beams``, the project ``root``.
+Out: one report per chapter × language (drafted, from cache, carried, approved, seconds);
+     a progress artifact while it runs and a table artifact at the end.
+
+Tasks are chapter × language; each worker process loads the model once. To spread the
+tasks over a Dask cluster, pass ``task_runner=dask_runner(address)`` to ``draft_flow.with_options``
+(see :func:`dask_runner`). Run it once with Prefect's embedded server:
+
+    .venv/bin/python -m flows.draft sample --model .cache/demo-model/nllb --beams 1
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+
+from tarjoman.book import draft_chapter
+from tarjoman.drafting import DraftOptions
+from tarjoman.engines import DEFAULT_MODEL, GenerationSettings, load_engine
+from tarjoman.languages import parse_targets
+from tarjoman.manuscript import load_manuscript
+from tarjoman.project import Project
+
+
+def transient(task, task_run, state) -> bool:
+    """Retry only what may pass on a second try (I/O, a busy GPU), never a bad model or file."""
+    from tarjoman.errors import TarjomanError
+
+    try:
+        state.result()
+    except TarjomanError:
+        return False
+    except (OSError, RuntimeError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="draft-chapter", retries=2, retry_delay_seconds=5, retry_condition_fn=transient, task_run_name="draft {chapter}/{lang}")
+def draft_chapter_task(root: str, book: str, chapter: str, lang: str, model: str, backend: str, beams: int, digits: str) -> dict:
+    engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams))  # once per process
+    report = draft_chapter(Project(Path(root)), book, chapter, lang, engine, options=DraftOptions(digits=digits))
+    return {"chapter": chapter, **asdict(report)}
+
+
+@flow(name="draft", log_prints=True)
+def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "transformers", beams: int = 4, digits: str = "native", root: str = ".") -> list[dict]:
+    """Submit one task per chapter × language and wait for them all."""
+    targets = parse_targets(langs)
+    manuscript = load_manuscript(Project(Path(root)).manuscript_path(book))
+    jobs = [(c.id, lang) for lang in targets for c in manuscript.chapters]
+    progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book}: chapters × languages done")
+    futures = [draft_chapter_task.submit(root, book, chapter, lang, model, backend, beams, digits) for chapter, lang in jobs]
+    reports = []
+    for future in futures:
+        reports.append(future.result())
+        update_progress_artifact(progress, 100.0 * len(reports) / len(jobs))
+    rows = [{"chapter": r["chapter"], "lang": r["lang"], "units": r["units"], **r["counts"], "seconds": round(r["seconds"], 1)} for r in reports]
+    create_table_artifact(rows, key=f"draft-{book}-summary", description=f"Drafts of {book}")
+    drafted = sum(r["counts"]["machine"] for r in reports)
+    print(f"{book}: {len(jobs)} chapter × language tasks, {drafted} units drafted by the model")
+    return reports
+
+
+def dask_runner(address: str | None = None, workers: int = 2):
+    """A Dask task runner: an existing cluster at ``address``, or a local one with ``workers`` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("book")
+    parser.add_argument("--langs", default="all")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--backend", default="transformers")
+    parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--root", default=".")
+    parser.add_argument("--dask", metavar="ADDRESS", nargs="?", const="", help="run the tasks on Dask (a local cluster when no address is given)")
+    args = parser.parse_args()
+    runner = draft_flow if args.dask is None else draft_flow.with_options(task_runner=dask_runner(args.dask or None))
+    runner(args.book, args.langs, args.model, args.backend, args.beams, "native", args.root)
