@@ -20,19 +20,24 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# The demo drafts with a tiny random-weight NLLB-architecture model built offline
-# (benchmarks/make_model.py): real code path, nonsense words, until a trained demo model lands.
+# The demo runs the Prefect pipeline twice on the sample (no server, no internet):
+#   1. extract, draft (a tiny random-weight NLLB-architecture model built offline by
+#      benchmarks/make_model.py: real code path, nonsense words), then wait for review;
+#   2. sources/demo_approve.py stands in for translators and accepts every draft unread;
+#   3. the pipeline again: nothing is drafted twice, all four EPUBs are published.
 DEMO_MODEL := .cache/demo-model/nllb
 
 demo: $(STAMP)
-	$(VENV)/bin/tarjoman extract sources/sample.docx --book sample
 	@test -f $(DEMO_MODEL)/config.json || $(PY) benchmarks/make_model.py $(DEMO_MODEL) --family nllb --size tiny
-	$(VENV)/bin/tarjoman draft sample --lang all --model $(DEMO_MODEL) --beams 1
-	$(VENV)/bin/tarjoman publish sample --lang all --draft
+	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1
+	$(PY) sources/demo_approve.py sample
+	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1
+	@echo "The four books:" && ls -1 outputs/sample/epub/*.epub
 
 bench: $(STAMP)
 	$(PY) benchmarks/extract_speed.py
 	$(PY) benchmarks/draft_speed.py --size half
+	$(PY) benchmarks/orchestration_overhead.py
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)

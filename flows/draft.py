@@ -59,10 +59,13 @@ def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backen
     jobs = [(c.id, lang) for lang in targets for c in manuscript.chapters]
     progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book}: chapters × languages done")
     futures = [draft_chapter_task.submit(root, book, chapter, lang, model, backend, beams, digits) for chapter, lang in jobs]
-    reports = []
+    reports, shown = [], 0
     for future in futures:
         reports.append(future.result())
-        update_progress_artifact(progress, 100.0 * len(reports) / len(jobs))
+        done = 100.0 * len(reports) / len(jobs)
+        if done - shown >= 10 or len(reports) == len(jobs):  # every tenth of the way, not every task: each update is an API call
+            update_progress_artifact(progress, done)
+            shown = done
     rows = [{"chapter": r["chapter"], "lang": r["lang"], "units": r["units"], **r["counts"], "seconds": round(r["seconds"], 1)} for r in reports]
     create_table_artifact(rows, key=f"draft-{book}-summary", description=f"Drafts of {book}")
     drafted = sum(r["counts"]["machine"] for r in reports)

@@ -14,7 +14,7 @@ from .engines import Engine
 from .errors import ProjectError
 from .manuscript import Manuscript, load_manuscript
 from .project import Project
-from .review import approved_translations, load_previous, write_chapter
+from .review import load_previous, write_chapter
 
 
 @contextmanager
@@ -58,8 +58,10 @@ def draft_book(
         try:
             drafts: dict[str, dict[str, Draft]] = {}
             reports = []
+            # Read (and check) every review file before any model time is spent.
+            previous = {lang: load_previous(book_dir, lang) for lang in targets}
             for target in targets:
-                approved = approved_translations(book_dir, target)
+                approved = previous[target].approved_texts()
                 made, report = draft_language(manuscript, target, engine, cache, approved=approved, options=options, progress=progress)
                 drafts[target] = {d.unit: d for d in made}
                 reports.append(report)
@@ -67,7 +69,6 @@ def draft_book(
             cache.close()
         files = []
         signature = engine.signature_text()
-        previous = {lang: load_previous(book_dir, lang) for lang in targets}
         for chapter in manuscript.chapters:
             units = list(chapter.units())
             files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous)
@@ -90,14 +91,14 @@ def draft_chapter(
         raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
     book_dir = project.book_dir(book)
     with book_lock(book_dir, "drafting", shared=True), book_lock(book_dir, f"drafting {chapter_id}/{lang}", name=f".lock-{chapter_id}-{lang}"):
+        previous = load_previous(book_dir, lang, writing={chapter_id})
         cache = DraftCache(book_dir / "drafts.sqlite")
         try:
-            approved = approved_translations(book_dir, lang)
-            made, report = draft_language(manuscript, lang, engine, cache, approved=approved, options=options or DraftOptions(), progress=progress, chapters={chapter_id})
+            made, report = draft_language(manuscript, lang, engine, cache, approved=previous.approved_texts(), options=options or DraftOptions(), progress=progress, chapters={chapter_id})
         finally:
             cache.close()
         chapter = next(c for c in manuscript.chapters if c.id == chapter_id)
-        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: load_previous(book_dir, lang)})
+        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: previous})
     return report
 
 
@@ -118,7 +119,7 @@ def publish_book(project: Project, book: str, lang: str, *, draft: bool = False,
 
     book_dir = project.book_dir(book)
     with book_lock(book_dir, "publishing"):
-        problems = [str(p) for p in import_reviews(project, book).problems]
+        problems = [str(p) for p in import_reviews(project, book, [lang]).problems]
         edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
         name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"
         path = render_epub(edition, book_dir / "epub" / name)

@@ -193,12 +193,14 @@ def publish(project: Project, book: str, langs: str, draft: bool, bilingual: boo
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
 @click.pass_obj
 def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int) -> None:
+    from flows import embedded_settings
     from flows.pipeline import pipeline_flow
 
     from .languages import parse_targets
 
     parse_targets(langs)
-    result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root))
+    with embedded_settings():
+        result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root))
     for path in result["published"]:
         click.echo(f"published {path}")
     for lang, count in result["waiting"].items():

@@ -40,13 +40,14 @@ class ImportResult:
     problems: list[Problem]
 
 
-def import_reviews(project: Project, book: str) -> ImportResult:
-    """Validate every review file; keep a good copy of each valid one. Bad files are reported, never applied."""
+def import_reviews(project: Project, book: str, langs: list[str] | None = None) -> ImportResult:
+    """Validate every review file (of ``langs``); keep a good copy of each valid one. Bad files are
+    reported, never applied."""
     manuscript = load_manuscript(project.manuscript_path(book))
     book_dir = project.book_dir(book)
     units = {c.id: list(c.units()) for c in manuscript.chapters}
     imported, problems = [], []
-    for chapter, lang, path in _review_files(book_dir, manuscript):
+    for chapter, lang, path in _review_files(book_dir, manuscript, langs):
         if chapter is None:
             problems.append(Problem(str(path), 0, f"chapter {path.parent.name} is no longer in the manuscript; its translations are kept here, not imported"))
             continue

@@ -222,11 +222,13 @@ class _Previous:
         return id(entry) in self.approved
 
     @classmethod
-    def load(cls, book_dir: Path, lang: str) -> "_Previous":
+    def load(cls, book_dir: Path, lang: str, writing: set[str] | None = None) -> "_Previous":
+        """Every entry of ``lang`` in the book. The files about to be rewritten (``writing``
+        chapters; all when None) are checked with msgfmt first."""
         previous = cls()
         for path in sorted((book_dir / "review").glob(f"*/{lang}.po")):
             chapter = path.parent.name
-            errors = syntax_errors(path)
+            errors = syntax_errors(path) if writing is None or chapter in writing else []
             if errors:
                 # Never write over a file a translator broke: it may hold their work.
                 raise ReviewFileError(errors[0].message, path=path, where=f"line {errors[0].line}" if errors[0].line else None)
@@ -240,6 +242,15 @@ class _Previous:
                     previous.by_key[(chapter, entry.msgctxt, entry.msgid)] = entry
                 previous.by_msgid.setdefault(entry.msgid, []).append((chapter, entry))
         return previous
+
+    def approved_texts(self) -> dict[str, str]:
+        """Source sentence → approved translation, the translation memory for drafting."""
+        approved: dict[str, str] = {}
+        for entries in self.by_chapter.values():
+            for entry in entries:
+                if id(entry) in self.approved:
+                    approved.setdefault(entry.msgid, entry.msgstr)
+        return approved
 
     def take(self, entry: polib.POEntry) -> polib.POEntry:
         self.used.add(id(entry))
@@ -387,18 +398,8 @@ def read_ledger(book_dir: Path, chapter: str, lang: str) -> dict[str, dict]:
         return {}
 
 
-def load_previous(book_dir: Path, lang: str) -> _Previous:
-    return _Previous.load(book_dir, lang)
-
-
-def approved_translations(book_dir: Path, lang: str) -> dict[str, str]:
-    """Source sentence → approved translation, from every chapter's PO file in ``lang``."""
-    approved: dict[str, str] = {}
-    for path in sorted((book_dir / "review").glob(f"*/{lang}.po")):
-        for entry in read_po(path):
-            if is_approved(entry):
-                approved.setdefault(entry.msgid, entry.msgstr)
-    return approved
+def load_previous(book_dir: Path, lang: str, writing: set[str] | None = None) -> _Previous:
+    return _Previous.load(book_dir, lang, writing)
 
 
 # --- reading reviewed files back ---------------------------------------------
