@@ -1,7 +1,6 @@
 """Every flow runs for real under Prefect; the pipeline is also driven through its review
 pause on a real `prefect server`, and drafting on a two-process Dask cluster."""
 
-import json
 import os
 import shutil
 import socket
@@ -154,7 +153,6 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
                                     env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
         from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):

@@ -8,7 +8,7 @@ from tarjoman.qa import check_entry, numbers
 SOURCE = "در روز ۲۰ اردیبهشت ۱۳۶۱، رضا امینی در نزدیکی پادگان حمید به شهادت رسید."
 CLEAN = {
     "en": "On 20 Ordibehesht 1361, Reza Amini was martyred near the Hamid garrison.",
-    "fr": f"Le 20 ordibehesht 1361, Reza Amini est tombé en martyr près de la garnison Hamid.",
+    "fr": "Le 20 ordibehesht 1361, Reza Amini est tombé en martyr près de la garnison Hamid.",
     "ar": "في ٢٠ أرديبهشت ١٣٦١، استشهد رضا أميني قرب ثكنة حميد.",
     "ur": "۲۰ اردیبہشت ۱۳۶۱ کو رضا امینی حمید چھاؤنی کے قریب شہید ہوئے۔",
 }
