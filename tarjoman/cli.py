@@ -271,7 +271,19 @@ def format_report(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _quiet_libraries() -> None:
+    """The command speaks for itself: no progress bars or advisory warnings from the ML libraries."""
+    import warnings
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    warnings.filterwarnings("ignore", module=r"(transformers|torch|huggingface_hub|sentencepiece|ctranslate2)(\.|$)")
+
+
 def main(argv: list[str] | None = None) -> None:
+    _quiet_libraries()
     try:
         cli.main(args=argv, prog_name="tarjoman", standalone_mode=False)
     except TarjomanError as exc:

@@ -1,0 +1,243 @@
+"""Trying to break it: hostile inputs, killed processes, two writers at once.
+
+Every refusal must be one line naming the file, a non-zero exit, and every file already
+under outputs/ byte-for-byte unchanged."""
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import polib
+import pytest
+from conftest import DATA, SAMPLE
+
+BAD_MANUSCRIPTS = {
+    "missing.docx": None,
+    "corrupt.docx": DATA / "corrupt.docx",
+    "truncated.docx": DATA / "truncated.docx",
+    "encrypted.docx": DATA / "encrypted.docx",
+    "old-word.docx": DATA / "old_format.doc",  # an old .doc renamed .docx
+    "empty.docx": DATA / "empty.docx",
+    "only-images.docx": DATA / "only_images.docx",
+}
+
+
+def tarjoman(root, *args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(root), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    folder = root / "outputs"
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".lock")}
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory, tiny_models):
+    """A project with the sample extracted and drafted into French: something to lose."""
+    root = tmp_path_factory.mktemp("reliable")
+    (root / "sources").mkdir()
+    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    assert tarjoman(root, "extract", str(root / "sources" / "sample.docx"), "--book", "sample").returncode == 0
+    result = tarjoman(root, "draft", "sample", "--lang", "fr", "--model", tiny_models["nllb"], "--beams", "1")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def refused(result, name: str):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+
+
+def zip_bomb(path: Path) -> None:
+    with zipfile.ZipFile(SAMPLE) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("word/media/bomb.bin", b"\0" * (300 * 1024 * 1024))  # 300 MiB of zeros, ~300 KiB packed
+
+
+def billion_laughs(path: Path) -> None:
+    lol = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">' \
+          '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    with zipfile.ZipFile(SAMPLE) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                head = data.index(b"?>") + 2
+                data = data[:head] + lol.encode() + data[head:].replace("خرمشهر".encode(), b"&lol3;", 1)
+            dst.writestr(item, data)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MANUSCRIPTS) + ["zip-bomb.docx", "billion-laughs.docx", "not-a-docx.txt.docx"])
+def test_bad_manuscripts_change_nothing(drafted, name, tmp_path):
+    target = tmp_path / name
+    source = BAD_MANUSCRIPTS.get(name)
+    if source is not None:
+        shutil.copy(source, target)
+    elif name == "zip-bomb.docx":
+        zip_bomb(target)
+    elif name == "billion-laughs.docx":
+        billion_laughs(target)
+    elif name == "not-a-docx.txt.docx":
+        target.write_text("just some text, saved with the wrong extension\n")
+    before = fingerprint(drafted)
+    refused(tarjoman(drafted, "extract", str(target), "--book", "sample"), name)
+    assert fingerprint(drafted) == before
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["header", "middle", "end", "edited-msgid", "duplicate", "truncated", "wrong-charset", "utf16-broken", "stale-chapter"],
+)
+def test_bad_review_files_are_reported_and_change_nothing_else(drafted, case):
+    review = drafted / "outputs" / "sample" / "review"
+    path = review / "ch02" / "fr.po"
+    good = path.read_bytes()
+    text = good.decode("utf-8")
+    lines = text.splitlines()
+    target = path
+    if case == "header":
+        lines[1] = 'msgstr "'
+    elif case == "middle":
+        at = len(lines) // 2
+        at = next(i for i in range(at, len(lines)) if lines[i].startswith("msgstr"))
+        lines[at] = lines[at].replace('msgstr "', "msgstr ", 1)
+    elif case == "end":
+        lines.append('msgid "unfinished')
+    elif case == "edited-msgid":
+        at = next(i for i in range(20, len(lines)) if lines[i].startswith("msgid"))
+        lines[at] = lines[at][:-1] + ' (edited)"'
+    elif case == "duplicate":
+        block = text.split("\n\n")[2]
+        lines = (text + "\n" + block + "\n").splitlines()
+    elif case == "truncated":
+        lines = text[: len(text) // 2].splitlines()
+    elif case == "wrong-charset":
+        lines = [line.replace("charset=UTF-8", "charset=ISO-8859-1") for line in lines]
+    elif case == "utf16-broken":
+        target.write_bytes(("\n".join(lines[:30]) + '\nmsgid "x\n').encode("utf-16"))
+    elif case == "stale-chapter":
+        target = review / "ch77" / "fr.po"
+        target.parent.mkdir()
+    if case != "utf16-broken":
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = {k: v for k, v in fingerprint(drafted).items() if not k.endswith(str(target.relative_to(drafted)))}
+    try:
+        result = tarjoman(drafted, "review", "import", "sample")
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert target.name in result.stderr and str(target.parent.name) in result.stderr
+        after = fingerprint(drafted)
+        assert {k: after.get(k) for k in before} == before  # good copies of valid files may be added, nothing changes
+    finally:
+        if case == "stale-chapter":
+            shutil.rmtree(target.parent)
+        path.write_bytes(good)
+
+
+@pytest.mark.parametrize("case", ["missing", "not-a-model", "causal-lm", "no-language-codes"])
+def test_bad_models_change_nothing(drafted, tiny_models, tmp_path, case):
+    model = tmp_path / case
+    if case == "not-a-model":
+        model.mkdir()
+        (model / "config.json").write_text("{not json")
+    elif case == "causal-lm":
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        GPT2LMHeadModel(GPT2Config(n_embd=16, n_layer=1, n_head=2, vocab_size=50)).save_pretrained(model)
+    elif case == "no-language-codes":
+        shutil.copytree(tiny_models["marian"] + "/fa-en", model)
+        config = model / "config.json"
+        config.write_text(config.read_text().replace('"marian"', '"m2m_100"'))
+    before = fingerprint(drafted)
+    result = tarjoman(drafted, "draft", "sample", "--lang", "fr", "--model", str(model))
+    refused(result, str(model))
+    assert fingerprint(drafted) == before
+
+
+def test_killed_drafting_corrupts_nothing_and_resumes(tmp_path, tiny_models):
+    """SIGKILL `tarjoman draft` at random moments: every PO file stays valid, the cache opens,
+    and the next run finishes, drafting at most what was in flight."""
+    root = tmp_path
+    (root / "sources").mkdir()
+    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    assert tarjoman(root, "extract", str(root / "sources" / "sample.docx"), "--book", "sample").returncode == 0
+    args = [sys.executable, "-m", "tarjoman", "--root", str(root), "draft", "sample", "--lang", "ar,en,fr,ur", "--model", tiny_models["nllb"], "--beams", "1"]
+    rng = random.Random(7)
+    for _ in range(int(os.environ.get("TARJOMAN_KILLS", "6"))):
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 7.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for path in (root / "outputs" / "sample").rglob("*.po"):
+            assert subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True).returncode == 0, path
+            polib.pofile(str(path))
+        cache = root / "outputs" / "sample" / "drafts.sqlite"
+        if cache.exists():
+            assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    final = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    for line in again.stdout.splitlines()[2:6]:
+        assert line.split()[2] == "0"  # nothing left to draft: everything made before the kills was kept
+
+
+def test_two_drafts_at_once_second_is_refused(drafted, tiny_models):
+    args = [sys.executable, "-m", "tarjoman", "--root", str(drafted), "draft", "sample", "--lang", "ar,en,fr,ur", "--model", tiny_models["nllb"], "--beams", "1"]
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    lock = drafted / "outputs" / "sample" / ".lock"
+    deadline = time.monotonic() + 60
+    second = None
+    while time.monotonic() < deadline and first.poll() is None:
+        second = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        if second.returncode != 0:
+            break
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second is not None and second.returncode == 1 and "another tarjoman process" in second.stderr, second and second.stderr
+    assert lock.exists()
+    for path in (drafted / "outputs" / "sample" / "review").rglob("*.po"):
+        assert subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("slug", ["../escape", "/etc", "a/b", "..", "CON..", ".hidden", "x" * 65])
+def test_book_names_cannot_escape_outputs(tmp_path, slug):
+    result = tarjoman(tmp_path, "extract", str(SAMPLE), "--book", slug)
+    assert result.returncode == 1 and "not allowed" in result.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_hostile_file_names_are_read(tmp_path):
+    weird = tmp_path / "my \"memoir\" ' (final) ..docx"
+    shutil.copy(SAMPLE, weird)
+    result = tarjoman(tmp_path, "extract", str(weird), "--json")
+    assert result.returncode == 0, result.stderr
+    outputs = [p for p in (tmp_path / "outputs").iterdir()]
+    assert len(outputs) == 1 and outputs[0].resolve().parent == (tmp_path / "outputs").resolve()
+
+
+def test_a_100000_character_paragraph_without_punctuation(tmp_path):
+    import docx
+
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    doc.add_paragraph(" ".join(["واژه"] * 20000))  # 100,000 characters, no full stop
+    doc.save(tmp_path / "long.docx")
+    result = tarjoman(tmp_path, "extract", str(tmp_path / "long.docx"), "--book", "long", "--json")
+    assert result.returncode == 0, result.stderr
+    from tarjoman.manuscript import load_manuscript
+    from tarjoman.text import estimate_tokens
+
+    manuscript = load_manuscript(tmp_path / "outputs" / "long" / "manuscript.json")
+    segments = list(manuscript.segments())
+    assert len(segments) > 100 and all(estimate_tokens(s.text) <= 200 for s in segments)
+
