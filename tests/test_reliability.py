@@ -241,3 +241,23 @@ def test_a_100000_character_paragraph_without_punctuation(tmp_path):
     segments = list(manuscript.segments())
     assert len(segments) > 100 and all(estimate_tokens(s.text) <= 200 for s in segments)
 
+
+
+def test_killed_publishing_never_leaves_a_half_written_book(drafted):
+    """SIGKILL `tarjoman publish` at random moments: where a book is expected there is either
+    none, the previous one, or the new one — always a whole, valid EPUB."""
+    from tarjoman.epub import check_epub
+
+    book = drafted / "outputs" / "sample" / "epub" / "sample.fr.epub"
+    args = [sys.executable, "-m", "tarjoman", "--root", str(drafted), "publish", "sample", "--lang", "fr", "--draft"]
+    rng = random.Random(11)
+    for _ in range(int(os.environ.get("TARJOMAN_KILLS", "4"))):
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 6.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if book.exists():
+            with zipfile.ZipFile(book) as archive:
+                assert archive.testzip() is None and archive.namelist()[0] == "mimetype"
+    assert subprocess.run(args, capture_output=True, text=True, timeout=300).returncode == 0
+    assert check_epub(book) == []
