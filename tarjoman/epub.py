@@ -192,33 +192,31 @@ def _css(lang: str, naskh: bool) -> str:
     return "\n".join(r for r in rules if r) + "\n"
 
 
-def render_epub(edition: Edition, target: Path) -> Path:
-    """Write the edition to ``target`` atomically (a half-written book is never left there)."""
-    from ebooklib import epub
-
-    lang, meta, words = edition.lang, edition.metadata, edition.metadata["words"]
-    direction = _dir(lang)
-    book = epub.EpubBook()
+def _metadata(book, edition: Edition) -> None:
+    meta = edition.metadata
     book.set_identifier(meta["identifier"])
     book.set_title(meta["title"])
-    book.set_language(lang)
-    book.set_direction(direction)
+    book.set_language(edition.lang)
+    book.set_direction(_dir(edition.lang))
     if meta["author"]:
         book.add_author(meta["author"])
-    for translator in meta["translators"]:
-        book.add_author(translator, role="trl", uid=f"trl{meta['translators'].index(translator)}")
-    if meta["publisher"]:
-        book.add_metadata("DC", "publisher", meta["publisher"])
-    if meta["rights"]:
-        book.add_metadata("DC", "rights", meta["rights"])
-    if meta["date"]:
-        book.add_metadata("DC", "date", meta["date"])
+    for n, translator in enumerate(meta["translators"]):
+        book.add_author(translator, role="trl", uid=f"trl{n}")
+    for field in ("publisher", "rights", "date"):
+        if meta[field]:
+            book.add_metadata("DC", field, meta[field])
     description = edition.signature
     if edition.draft:
         description = f"DRAFT edition: machine translation not yet approved by translators. {description}"
     book.add_metadata("DC", "description", description)
     book.add_metadata("DC", "source", meta["original_title"] or edition.book)
 
+
+def _resources(book, edition: Edition):
+    """Style sheet, fonts with their licence, images; returns the style sheet item."""
+    from ebooklib import epub
+
+    lang = edition.lang
     # Naskh for Arabic-script passages in any book: the Persian of a bilingual edition,
     # an Arabic verse carried into the English one, Arabic and Persian inside an Urdu book.
     blocks = [b for c in edition.chapters for b in c.blocks + ([c.title] if c.title else [])]
@@ -233,6 +231,18 @@ def render_epub(edition: Edition, target: Path) -> Path:
     for image in edition.images:
         data = (edition.image_folder / image.file).read_bytes()
         book.add_item(epub.EpubItem(uid=image.id, file_name=image.file, media_type=image.media_type, content=data))
+    return css
+
+
+def render_epub(edition: Edition, target: Path) -> Path:
+    """Write the edition to ``target`` atomically (a half-written book is never left there)."""
+    from ebooklib import epub
+
+    lang, meta, words = edition.lang, edition.metadata, edition.metadata["words"]
+    direction = _dir(lang)
+    book = epub.EpubBook()
+    _metadata(book, edition)
+    css = _resources(book, edition)
 
     def document(uid: str, file_name: str, heading: str, body: str) -> epub.EpubHtml:
         item = epub.EpubHtml(uid=uid, title=heading, file_name=file_name, lang=lang, direction=direction)
