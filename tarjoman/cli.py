@@ -55,7 +55,7 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
 @click.pass_obj
 def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None) -> None:
-    from .book import draft_book
+    from .book import book_lock, draft_book
     from .drafting import DraftOptions
     from .engines import GenerationSettings, load_engine
     from .languages import parse_targets
@@ -63,6 +63,8 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     targets = parse_targets(langs)
     if not project.manuscript_path(book).is_file():  # before minutes of model loading
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
+    with book_lock(project.book_dir(book), "drafting"):
+        pass  # refuse now, not after minutes of model loading, if another run holds the book
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
     result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits), progress=_progress_printer())
     click.echo(f"drafted {book} with {result.signature}")
