@@ -71,10 +71,9 @@ class Edition:
 class _Translator:
     """Looks up each paragraph's translation, counting what is not approved."""
 
-    def __init__(self, book_dir: Path, chapter: Chapter, lang: str, draft: bool):
+    def __init__(self, book_dir: Path, chapter: Chapter, lang: str):
         self.chapter = chapter
         self.lang = lang
-        self.draft = draft
         self.found = translations(book_dir, chapter.id, lang, list(chapter.units()))
         self.unapproved = 0
         self.untranslated = 0
@@ -98,7 +97,7 @@ class _Translator:
         return Block(kind or paragraph.kind, " ".join(texts), paragraph.text, lang, paragraph.level, notes, list(paragraph.images), paragraph.cell)
 
 
-def _metadata(manuscript: Manuscript, lang: str, chapters: list[EditionChapter], found_title: str | None) -> dict:
+def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dict:
     meta = manuscript.metadata
     local = (meta.get("translations") or {}).get(lang) or {}
     title = local.get("title")
@@ -131,7 +130,7 @@ def build_edition(project: Project, book: str, lang: str, *, draft: bool = False
     chapters, pending, untranslated, title = [], [], 0, None
     note_numbers: dict[str, int] = {}
     for chapter in manuscript.chapters:
-        t = _Translator(book_dir, chapter, lang, draft)
+        t = _Translator(book_dir, chapter, lang)
         blocks = [t.block(p, "figure" if p.images and not p.segments else None) for p in chapter.paragraphs]
         notes = []
         for note in chapter.footnotes:
@@ -151,6 +150,6 @@ def build_edition(project: Project, book: str, lang: str, *, draft: bool = False
             f"not every sentence is approved in {lang} ({'; '.join(pending)}); finish the review, or publish with --draft",
             path=book_dir / "review",
         )
-    metadata = _metadata(manuscript, lang, chapters, title)
+    metadata = _metadata(manuscript, lang, title)
     signature = f"tarjoman {__version__}; manuscript {manuscript.source_sha256[:12]}; segmenter {manuscript.provenance.get('segmenter')}"
     return Edition(book, lang, draft, bilingual, metadata, chapters, manuscript.images, book_dir, signature, untranslated)

@@ -22,7 +22,6 @@ _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Plausible translation/source length ratios (characters) outside which a draft is suspect.
 LENGTH_BOUNDS = {"en": (0.4, 3.0), "fr": (0.45, 3.3), "ar": (0.4, 2.6), "ur": (0.45, 3.0)}
-CHECKS = ("untranslated", "source-script", "numbers", "glossary", "length", "repetition", "sentences", "brackets", "punctuation")
 
 
 @dataclass(frozen=True)

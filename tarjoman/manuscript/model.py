@@ -21,9 +21,6 @@ from ..errors import ManuscriptError
 
 FORMAT_VERSION = 1
 
-PARAGRAPH_KINDS = ("body", "heading", "verse", "quotation", "caption", "list_item", "table_cell", "figure", "footnote")
-
-
 @dataclass
 class Split:
     """Where a segment sits in a sentence that was cut for length: join parts in
