@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -12,6 +12,7 @@ from .cache import DraftCache
 from .drafting import Draft, DraftOptions, LanguageReport, Progress, draft_language
 from .engines import Engine
 from .errors import ProjectError
+from .glossary import load_termbase
 from .manuscript import Manuscript, load_manuscript
 from .project import Project
 from .review import load_previous, write_chapter
@@ -33,6 +34,12 @@ def book_lock(book_dir: Path, what: str, *, shared: bool = False, name: str = ".
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _with_terms(project: Project, book: str, options: DraftOptions | None) -> DraftOptions:
+    """``options`` with the book's approved glossary terms, read (and checked) now."""
+    options = options or DraftOptions()
+    return options if options.terms is not None else replace(options, terms=load_termbase(project, book))
+
+
 @dataclass
 class DraftResult:
     reports: list[LanguageReport]
@@ -52,7 +59,7 @@ def draft_book(
     """Draft every chapter of an extracted book into ``targets`` and write the review files."""
     manuscript: Manuscript = load_manuscript(project.manuscript_path(book))
     book_dir = project.book_dir(book)
-    options = options or DraftOptions()
+    options = _with_terms(project, book, options)
     with book_lock(book_dir, "drafting"):
         cache = DraftCache(book_dir / "drafts.sqlite")
         try:
@@ -71,7 +78,7 @@ def draft_book(
         signature = engine.signature_text()
         for chapter in manuscript.chapters:
             units = list(chapter.units())
-            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous)
+            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous, terms=options.terms)
     return DraftResult(reports, files, signature)
 
 
@@ -90,15 +97,16 @@ def draft_chapter(
     if chapter_id not in {c.id for c in manuscript.chapters}:
         raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
     book_dir = project.book_dir(book)
+    options = _with_terms(project, book, options)
     with book_lock(book_dir, "drafting", shared=True), book_lock(book_dir, f"drafting {chapter_id}/{lang}", name=f".lock-{chapter_id}-{lang}"):
         previous = load_previous(book_dir, lang, writing={chapter_id})
         cache = DraftCache(book_dir / "drafts.sqlite")
         try:
-            made, report = draft_language(manuscript, lang, engine, cache, approved=previous.approved_texts(), options=options or DraftOptions(), progress=progress, chapters={chapter_id})
+            made, report = draft_language(manuscript, lang, engine, cache, approved=previous.approved_texts(), options=options, progress=progress, chapters={chapter_id})
         finally:
             cache.close()
         chapter = next(c for c in manuscript.chapters if c.id == chapter_id)
-        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: previous})
+        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: previous}, terms=options.terms)
     return report
 
 

@@ -27,8 +27,9 @@ CREATE TABLE IF NOT EXISTS drafts (
 """
 
 
-def draft_key(engine_identity: str, source_lang: str, target_lang: str, glossary_version: str, text: str) -> str:
-    parts = (engine_identity, source_lang, target_lang, glossary_version, text)
+def draft_key(engine_identity: str, source_lang: str, target_lang: str, terms: str, text: str) -> str:
+    """``terms``: the approved glossary terms that applied to ``text`` (see ``glossary.cache_part``)."""
+    parts = (engine_identity, source_lang, target_lang, terms, text)
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ManuscriptError, ReviewFileError, TarjomanError
+from .errors import GlossaryError, ManuscriptError, ReviewFileError, TarjomanError
 from .project import Project
 
 
@@ -63,16 +63,23 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     targets = parse_targets(langs)
     if not project.manuscript_path(book).is_file():  # before minutes of model loading
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
+    from .glossary import load_termbase
+
+    terms = load_termbase(project, book)  # a broken glossary is refused before the model loads
     with book_lock(project.book_dir(book), "drafting"):
         pass  # refuse now, not after minutes of model loading, if another run holds the book
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
-    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits), progress=_progress_printer())
+    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms), progress=_progress_printer())
     click.echo(f"drafted {book} with {result.signature}")
     click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'approved':>9} {'seconds':>8}")
     for r in result.reports:
         c = r.counts
         click.echo(f"  {r.lang:<5} {r.units:>6} {c['machine']:>8} {c['cache']:>6} {c['carried']:>8} {c['approved']:>9} {r.seconds:>8.1f}")
     click.echo(f"  review files: {project.book_dir(book) / 'review'}")
+    uses = sum(r.term_uses for r in result.reports)
+    if uses:
+        missing = sum(r.terms_missing for r in result.reports)
+        click.echo(f"  glossary: {uses - missing} of {uses} approved-term uses rendered as approved; {missing} left for review (`tarjoman qa {book}` flags them)")
 
 
 @cli.group(help="Review files: import what translators saved, export approved translations.")
@@ -106,6 +113,108 @@ def review_export_tmx(project: Project, book: str, langs: str, out: Path | None)
     out = out or project.book_dir(book) / f"{book}.tmx"
     count = export_tmx(project, book, out, parse_targets(langs))
     click.echo(f"wrote {count} translation units to {out}")
+
+
+@cli.group(help="The glossary of a book (glossaries/<book>.csv, with glossaries/common.csv): check, decide, suggest, exchange.")
+def glossary() -> None:
+    pass
+
+
+_RENDERING_OPTIONS = [click.option(f"--{lang}", lang, help=f"The approved rendering in {name}.") for lang, name in (("en", "English"), ("ar", "Arabic"), ("fr", "French"), ("ur", "Urdu"))]
+
+
+@glossary.command("check", help="Validate the glossaries of BOOK: empty, duplicate or conflicting terms, unknown status or kind, approved terms without a rendering.")
+@click.argument("book")
+@click.pass_obj
+def glossary_check(project: Project, book: str) -> None:
+    from .glossary import check_book, load_termbase
+
+    problems = check_book(project, book)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise GlossaryError(f"{len(problems)} problems in the glossary", path=project.glossaries)
+    click.echo(f"glossary of {book} is valid: {len(load_termbase(project, book).terms)} approved terms")
+
+
+def _decide_command(name: str, help_text: str):
+    def decorate(func):
+        func = click.pass_obj(func)
+        func = click.option("--by", help="Who decided; default $TARJOMAN_EDITOR or the login name.")(func)
+        func = click.argument("term")(func)
+        func = click.argument("book")(func)
+        return glossary.command(name, help=help_text)(func)
+    return decorate
+
+
+@_decide_command("approve", "Approve TERM in BOOK's glossary with its renderings (adding the row if needed); other rows are kept as they were.")
+@click.option("--kind", type=click.Choice(["person", "place", "unit", "operation", "other"]), help="What the term names.")
+@_RENDERING_OPTIONS[0]
+@_RENDERING_OPTIONS[1]
+@_RENDERING_OPTIONS[2]
+@_RENDERING_OPTIONS[3]
+def glossary_approve(project: Project, book: str, term: str, by: str | None, kind: str | None, **renderings: str | None) -> None:
+    from .glossary import approve
+
+    row = approve(project, book, term, renderings, by=by, kind=kind)
+    click.echo(f"approved «{row.term}»: " + ", ".join(f"{lang} {row.get(lang)}" for lang in ("ar", "en", "fr", "ur")))
+
+
+@_decide_command("reject", "Reject TERM in BOOK's glossary: it binds nothing and is not suggested again.")
+def glossary_reject(project: Project, book: str, term: str, by: str | None) -> None:
+    from .glossary import reject
+
+    row = reject(project, book, term, by=by)
+    click.echo(f"rejected «{row.term}»")
+
+
+@glossary.command("suggest", help="Propose recurring names, places, units and operations of BOOK's manuscript as 'proposed' rows.")
+@click.argument("book")
+@click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON instead of a table.")
+@click.option("--dry-run", is_flag=True, help="Show the candidates; leave the glossary file as it is.")
+@click.pass_obj
+def glossary_suggest(project: Project, book: str, as_json: bool, dry_run: bool) -> None:
+    from dataclasses import asdict
+
+    from .glossary import apply_suggestions, book_glossary_path
+    from .glossary.suggest import suggest
+    from .manuscript import load_manuscript
+
+    if not project.manuscript_path(book).is_file():
+        raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
+    found = suggest(load_manuscript(project.manuscript_path(book)))
+    added = refreshed = 0
+    if not dry_run:
+        added, refreshed = apply_suggestions(project, book, found)
+    if as_json:
+        click.echo(json.dumps([asdict(s) for s in found], ensure_ascii=False))
+        return
+    for s in found:
+        click.echo(f"  {s.count:>4}  {s.kind:<9} {s.term}  ({' '.join(s.chapters)})")
+    if not dry_run:
+        click.echo(f"{added} new proposed terms, {refreshed} proposed rows refreshed in {book_glossary_path(project, book)}")
+
+
+@glossary.command("export", help="Write BOOK's glossary as TBX, for CAT tools and Weblate.")
+@click.argument("book")
+@click.option("--tbx", "target", required=True, type=click.Path(dir_okay=False, path_type=Path), help="TBX file to write.")
+@click.pass_obj
+def glossary_export(project: Project, book: str, target: Path) -> None:
+    from .glossary import export_tbx
+
+    count = export_tbx(project, book, target)
+    click.echo(f"wrote {count} terms to {target}")
+
+
+@glossary.command("import", help="Merge a TBX or CSV file into BOOK's glossary; rows an editor decided are never changed.")
+@click.argument("book")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.pass_obj
+def glossary_import(project: Project, book: str, source: Path) -> None:
+    from .glossary import import_file
+
+    result = import_file(project, book, source)
+    click.echo(f"{result.added} added, {result.updated} proposed rows updated, {result.kept} decided rows kept as they were")
 
 
 @cli.command(help="Review progress of BOOK per chapter and language: approved, fuzzy, untranslated, QA findings.")

@@ -5,6 +5,9 @@ translator (kept, not drafted); carried over (its text is already in the
 target language, or has no words to translate); found in the draft cache; or
 drafted by the engine, in batches, each batch committed to the cache as soon
 as it is made. Sentences cut for length are drafted part by part and joined.
+Approved glossary terms bind the engine's drafts (:mod:`tarjoman.glossary.terms`):
+each is injected as its approved rendering, checked in the output and repaired
+when nearly right; the terms that applied are part of the segment's cache key.
 Drafts are finished for the target language (digits, punctuation) last.
 """
 
@@ -18,6 +21,7 @@ from typing import Callable
 from .cache import DraftCache, draft_key
 from .engines import Engine
 from .finishing import finish
+from .glossary import TermBase, TermBinder, cache_part, is_rendered
 from .manuscript import Manuscript, Segment
 
 ORIGINS = ("approved", "carried", "cache", "machine")
@@ -41,13 +45,15 @@ class LanguageReport:
     units: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {o: 0 for o in ORIGINS})
     segments_drafted: int = 0
+    term_uses: int = 0  # (unit, approved term) pairs in units drafted by the engine or taken from the cache
+    terms_missing: int = 0  # of those, drafts without the approved rendering (QA flags them)
     model_calls: int = 0
     seconds: float = 0.0
 
 
 @dataclass
 class DraftOptions:
-    glossary_version: str = ""
+    terms: TermBase | None = None  # approved glossary terms; None: no glossary
     digits: str = "native"
     chunk: int = 64  # segments per engine call, and per cache commit
 
@@ -78,11 +84,12 @@ def draft_language(
     started = time.perf_counter()
     calls_before = engine.calls
     identity = engine.cache_identity()
+    binder = options.terms.binder(target) if options.terms else TermBinder(target, {})
     units = [unit for chapter in manuscript.chapters if chapters is None or chapter.id in chapters for unit in chapter.units()]
     report.units = len(units)
 
     def key(segment: Segment) -> str:
-        return draft_key(identity, segment.lang, target, options.glossary_version, segment.text)
+        return draft_key(identity, segment.lang, target, cache_part(binder.applied(segment.text)), segment.text)
 
     pending = {}  # cache key → segment (identical sentences are drafted once)
     for unit in units:
@@ -94,7 +101,7 @@ def draft_language(
                     pending.setdefault(key(line), line)
     found = cache.get_many(list(pending))
     missing = [(k, s) for k, s in pending.items() if k not in found]
-    drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started)
+    drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started, binder)
     report.segments_drafted = len(missing)
 
     drafts = []
@@ -122,6 +129,10 @@ def draft_language(
             text = finish(text, target, digits=options.digits)
         drafts.append(Draft(unit.id, target, text, origin))
         report.counts[origin] += 1
+        if origin != "carried":
+            for _term, rendering in binder.applied(unit.text):
+                report.term_uses += 1
+                report.terms_missing += not is_rendered(rendering, text, target)
     report.model_calls = engine.calls - calls_before
     report.seconds = time.perf_counter() - started
     return drafts, report
@@ -134,8 +145,9 @@ def _lines(segment: Segment) -> list[Segment]:
     return [Segment(segment.id, line, segment.lang) for line in segment.text.split("\n") if line.strip()]
 
 
-def _run_engine(missing, engine, cache, target, identity, options, progress, started) -> dict[str, str]:
-    """Draft the segments no cache has, longest first, committing each chunk as it is made."""
+def _run_engine(missing, engine, cache, target, identity, options, progress, started, binder: TermBinder) -> dict[str, str]:
+    """Draft the segments no cache has, longest first, committing each chunk as it is made;
+    approved terms are injected before the engine and enforced after it."""
     drafted: dict[str, str] = {}
     missing = sorted(missing, key=lambda item: -len(item[1].text))
     by_source: dict[str, list] = {}
@@ -147,8 +159,11 @@ def _run_engine(missing, engine, cache, target, identity, options, progress, sta
     for source_lang, items in by_source.items():
         for start in range(0, len(items), options.chunk):
             chunk = items[start:start + options.chunk]
+            applied = [binder.applied(s.text) for _, s in chunk]
+            inputs = [binder.inject(s.text) if terms else s.text for (_, s), terms in zip(chunk, applied)]
             with engine.lock:  # one batch at a time per model: threads share it, the cores are few
-                outputs = engine.translate([s.text for _, s in chunk], source_lang, target)
+                outputs = engine.translate(inputs, source_lang, target)
+            outputs = [binder.enforce(out, terms)[0] if terms else out for out, terms in zip(outputs, applied)]
             rows = [(k, source_lang, target, s.text, out, identity) for (k, s), out in zip(chunk, outputs)]
             cache.put_many(rows)
             drafted.update((k, out) for (k, _), out in zip(chunk, outputs))

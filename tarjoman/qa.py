@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .finishing import NBSP, NNBSP
+from .glossary.terms import binder_for, is_rendered
 from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS
 from .text import split_sentences
 
@@ -67,11 +68,15 @@ def _numbers(source, target, lang, carried, glossary):
 
 
 def _glossary(source, target, lang, carried, glossary):
-    out = []
-    for term, rendering in (glossary or {}).items():
-        if term in source and rendering and rendering.lower() not in target.lower():
-            out.append(Finding("glossary", f"«{term}» should be rendered «{rendering}»"))
-    return out
+    """Every approved term in the source (with its Persian suffixes) must appear as approved."""
+    if not glossary or carried:
+        return []
+    binder = binder_for(lang, tuple(sorted(glossary.items())))
+    return [
+        Finding("glossary", f"«{term}» should be rendered «{rendering}»")
+        for term, rendering in binder.applied(source)
+        if not is_rendered(rendering, target, lang)
+    ]
 
 
 def _length(source, target, lang, carried, glossary):

@@ -87,7 +87,13 @@ def book_status(project: Project, book: str) -> list[dict]:
 
 
 def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary: dict[str, dict[str, str]] | None = None) -> list[dict]:
-    """Check every translated entry, write the findings into the PO comments, and return them."""
+    """Check every translated entry, write the findings into the PO comments, and return them.
+    ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
+    if glossary is None:
+        from .glossary import load_termbase
+
+        terms = load_termbase(project, book)
+        glossary = {lang: terms.renderings(lang) for lang in TARGETS}
     manuscript = load_manuscript(project.manuscript_path(book))
     book_dir = project.book_dir(book)
     report = []

@@ -37,6 +37,7 @@ import polib
 
 from . import __version__
 from .drafting import Draft
+from .glossary import TermBase
 from .errors import ReviewFileError
 from .files import write_atomic
 from .languages import language
@@ -332,8 +333,11 @@ def write_chapter(
     drafts: dict[str, dict[str, Draft]],
     signature: str,
     previous: dict[str, "_Previous"] | None = None,
+    *,
+    terms: "TermBase | None" = None,
 ) -> list[Path]:
-    """Write the chapter's POT and, merged with what is there, one PO per language in ``drafts``."""
+    """Write the chapter's POT and, merged with what is there, one PO per language in ``drafts``.
+    Each entry's comments show the approved glossary terms (``terms``) found in its source."""
     folder = review_dir(book_dir, chapter_id)
     contexts = _contexts(units)
     pot = polib.POFile(wrapwidth=0)
@@ -352,6 +356,8 @@ def write_chapter(
             entry = _entry(unit, contexts[unit.id], index)
             draft = by_unit.get(unit.id)
             _merge_entry(entry, unit, chapter_id, draft, prev, wanted, signature)
+            if terms is not None:
+                entry.comment += "".join(f"\nglossary: {t} → {r}" for t, r in terms.binder(lang).applied(unit.text))
             if draft is not None and draft.origin in ("machine", "cache"):
                 ledger[unit.text] = {"draft": draft.text, "signature": signature}
             po.append(entry)

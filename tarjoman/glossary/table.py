@@ -1,0 +1,196 @@
+"""Glossary CSV files: read what spreadsheets write, check them, write them back whole.
+
+Read: UTF-8 with or without a BOM, UTF-16 (Excel's "Unicode text", tab-separated),
+commas, semicolons or tabs, Excel's quoting (doubled quotes, line breaks inside
+quoted cells) and any line ending. Columns may come in any order; columns
+Tarjoman does not know are kept. Written: UTF-8 with a BOM (so Excel opens it
+as UTF-8), commas, CRLF line ends, the same columns in the same order, every row
+as it was except the ones a command changed; atomically.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import GlossaryError
+from ..files import write_atomic
+from ..languages import TARGETS
+from .terms import term_key
+
+COLUMNS = ("term", "en", "ar", "fr", "ur", "status", "kind", "note", "decided_by", "decided_at")
+STATUSES = ("proposed", "approved", "rejected")
+KINDS = ("person", "place", "unit", "operation", "other")
+MAX_BYTES = 20 * 1024 * 1024  # a glossary of 100,000 terms is about 10 MB
+MAX_FIELD = 100_000
+
+
+@dataclass
+class Row:
+    line: int  # first line of the record in the file (1 is the header); 0 for a row not yet written
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+    @property
+    def term(self) -> str:
+        return self.get("term")
+
+    @property
+    def status(self) -> str:
+        return self.get("status").lower() or "proposed"
+
+    def renderings(self, langs=TARGETS) -> dict[str, str]:
+        return {lang: self.get(lang) for lang in langs if self.get(lang)}
+
+
+@dataclass
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+@dataclass
+class Table:
+    path: Path
+    columns: list[str] = field(default_factory=lambda: list(COLUMNS))
+    rows: list[Row] = field(default_factory=list)
+
+    def find(self, term: str) -> Row | None:
+        key = term_key(term)
+        return next((row for row in self.rows if term_key(row.term) == key), None)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise GlossaryError(f"starts as UTF-16 but byte {exc.start} is not valid UTF-16", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise GlossaryError(
+            f"is neither UTF-8 nor UTF-16 (byte {exc.start}); save it as 'CSV UTF-8' or 'Unicode text'",
+            path=path, where=f"line {line}",
+        ) from None
+
+
+def _dialect(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count)
+
+
+def read_table(path: Path) -> Table:
+    """Read a glossary file; a missing file is an empty glossary."""
+    path = Path(path)
+    if not path.exists():
+        return Table(path)
+    if path.is_dir():
+        raise GlossaryError("is a folder, not a glossary CSV", path=path)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise GlossaryError(f"is {size / 1e6:.0f} MB; a glossary over {MAX_BYTES // 2**20} MB is refused (split it, or move shared terms to common.csv)", path=path)
+    text = _decode(path.read_bytes(), path)
+    if "\x00" in text:
+        raise GlossaryError("contains NUL characters: it is not a text file (or was saved in an encoding without a BOM)", path=path)
+    if not text.strip():
+        return Table(path)
+    delimiter = _dialect(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    old_limit = csv.field_size_limit(MAX_FIELD)
+    records, start = [], 1
+    try:
+        for record in reader:
+            records.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise GlossaryError(f"broken quoting: {exc} (a cell opens a quote it never closes?)", path=path, where=f"line {start}") from None
+    finally:
+        csv.field_size_limit(old_limit)
+    header = [cell.strip().lower() for cell in records[0][1]]
+    if "term" not in header:
+        raise GlossaryError(f"has no 'term' column in its first line (found: {', '.join(header) or 'nothing'}); expected {','.join(COLUMNS)}", path=path, where="line 1")
+    seen = set()
+    for name in header:
+        if name and name in seen:
+            raise GlossaryError(f"has the column {name!r} twice", path=path, where="line 1")
+        seen.add(name)
+    table = Table(path, header, [])
+    for line, record in records[1:]:
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines spreadsheets leave at the end
+        if len(record) > len(header):
+            extra = [c for c in record[len(header):] if c.strip()]
+            if extra:
+                raise GlossaryError(
+                    f"has {len(record)} cells but the header has {len(header)} (an unquoted {delimiter!r} in a cell?)",
+                    path=path, where=f"line {line}",
+                )
+        values = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
+        table.rows.append(Row(line, values))
+    return table
+
+
+def check_table(table: Table, langs=TARGETS) -> list[Problem]:
+    """Every problem in a glossary, with its line: empty terms, unknown status or kind,
+    approved terms without a rendering, duplicate and conflicting terms."""
+    where = str(table.path)
+    problems = []
+    first: dict[str, Row] = {}
+    for row in table.rows:
+        if not row.term:
+            problems.append(Problem(where, row.line, "the term is empty"))
+            continue
+        if row.status not in STATUSES:
+            problems.append(Problem(where, row.line, f"unknown status {row.get('status')!r} (use {', '.join(STATUSES)})"))
+        kind = row.get("kind").lower()
+        if kind and kind not in KINDS:
+            problems.append(Problem(where, row.line, f"unknown kind {row.get('kind')!r} (use {', '.join(KINDS)})"))
+        if row.status == "approved":
+            missing = [lang for lang in langs if not row.get(lang)]
+            if missing:
+                problems.append(Problem(where, row.line, f"approved term «{row.term}» has no rendering for {', '.join(missing)}"))
+        key = term_key(row.term)
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = row
+            continue
+        differences = [
+            f"{lang} «{earlier.get(lang)}» / «{row.get(lang)}»" for lang in langs if earlier.get(lang) != row.get(lang)
+        ]
+        if earlier.status != row.status:
+            differences.append(f"status {earlier.status} / {row.status}")
+        if differences:
+            problems.append(Problem(where, row.line, f"«{row.term}» conflicts with line {earlier.line}: {'; '.join(differences)}"))
+        else:
+            problems.append(Problem(where, row.line, f"«{row.term}» duplicates line {earlier.line}"))
+    return problems
+
+
+def render_table(table: Table) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([row.values.get(name, "") for name in table.columns])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def write_table(table: Table) -> None:
+    """Write ``table`` atomically as UTF-8 with a BOM, keeping its columns (and adding any missing standard one)."""
+    for name in COLUMNS:
+        if name not in table.columns:
+            table.columns.append(name)
+    write_atomic(table.path, render_table(table))
