@@ -53,8 +53,9 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
 @click.option("--digits", type=click.Choice(["native", "latin", "keep"]), default="native", show_default=True, help="Digits in drafts: each language's own, Latin, or as the model wrote them.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
+@click.option("--term-split/--no-term-split", default=True, show_default=True, help="Draft a sentence again in pieces around an approved term the model would not render (the term is then certain; the sentence less fluent).")
 @click.pass_obj
-def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None) -> None:
+def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None, term_split: bool) -> None:
     from .book import book_lock, draft_book
     from .drafting import DraftOptions
     from .engines import GenerationSettings, load_engine
@@ -69,7 +70,7 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     with book_lock(project.book_dir(book), "drafting"):
         pass  # refuse now, not after minutes of model loading, if another run holds the book
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
-    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms), progress=_progress_printer())
+    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split), progress=_progress_printer())
     click.echo(f"drafted {book} with {result.signature}")
     click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'approved':>9} {'seconds':>8}")
     for r in result.reports:
@@ -79,7 +80,9 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     uses = sum(r.term_uses for r in result.reports)
     if uses:
         missing = sum(r.terms_missing for r in result.reports)
-        click.echo(f"  glossary: {uses - missing} of {uses} approved-term uses rendered as approved; {missing} left for review (`tarjoman qa {book}` flags them)")
+        split = sum(r.terms_split for r in result.reports)
+        click.echo(f"  glossary: {uses - missing} of {uses} approved-term uses rendered as approved ({split} sentences drafted in pieces around a term); "
+                   f"{missing} left for review (`tarjoman qa {book}` flags them)")
 
 
 @cli.group(help="Review files: import what translators saved, export approved translations.")

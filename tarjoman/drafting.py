@@ -47,6 +47,7 @@ class LanguageReport:
     segments_drafted: int = 0
     term_uses: int = 0  # (unit, approved term) pairs in units drafted by the engine or taken from the cache
     terms_missing: int = 0  # of those, drafts without the approved rendering (QA flags them)
+    terms_split: int = 0  # segments drafted again in pieces around a term the engine did not render
     model_calls: int = 0
     seconds: float = 0.0
 
@@ -54,6 +55,7 @@ class LanguageReport:
 @dataclass
 class DraftOptions:
     terms: TermBase | None = None  # approved glossary terms; None: no glossary
+    split_terms: bool = True  # re-draft in pieces around a term the engine would not render
     digits: str = "native"
     chunk: int = 64  # segments per engine call, and per cache commit
 
@@ -89,7 +91,7 @@ def draft_language(
     report.units = len(units)
 
     def key(segment: Segment) -> str:
-        return draft_key(identity, segment.lang, target, cache_part(binder.applied(segment.text)), segment.text)
+        return draft_key(identity, segment.lang, target, cache_part(binder.applied(segment.text), split=options.split_terms), segment.text)
 
     pending = {}  # cache key → segment (identical sentences are drafted once)
     for unit in units:
@@ -101,7 +103,7 @@ def draft_language(
                     pending.setdefault(key(line), line)
     found = cache.get_many(list(pending))
     missing = [(k, s) for k, s in pending.items() if k not in found]
-    drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started, binder)
+    drafted = _run_engine(missing, engine, cache, target, identity, options, progress, started, binder, report)
     report.segments_drafted = len(missing)
 
     drafts = []
@@ -138,6 +140,31 @@ def draft_language(
     return drafts, report
 
 
+def _enforce_terms(engine, binder, segments, outputs, applied, source_lang, target, options, report) -> list[str]:
+    """Outputs with each approved term's rendering repaired or, failing that, set in by drafting the
+    segment again in pieces around it (see :mod:`tarjoman.glossary.terms`)."""
+    outputs = list(outputs)
+    retry = []
+    for i, terms in enumerate(applied):
+        if terms:
+            outputs[i], missing = binder.enforce(outputs[i], terms)
+            if missing and options.split_terms:
+                retry.append((i, binder.pieces(segments[i].text, missing)))
+    if not retry:
+        return outputs
+    texts = [binder.inject(piece) for _, pieces in retry for piece, rendering in pieces if not rendering and _WORDS.search(piece)]
+    with engine.lock:
+        translated = iter(engine.translate(texts, source_lang, target) if texts else [])
+    for i, pieces in retry:
+        parts = [piece if rendering else next(translated).strip() if _WORDS.search(piece) else piece.strip() for piece, rendering in pieces]
+        outputs[i] = _TIGHT.sub(r"\1", " ".join(p for p in parts if p))
+        report.terms_split += 1
+    return outputs
+
+
+_TIGHT = re.compile(r"\s+([.,;:!?،؛؟»)])")
+
+
 def _lines(segment: Segment) -> list[Segment]:
     """A couplet's hemistichs are drafted line by line, so the translation keeps the verse's shape."""
     if "\n" not in segment.text:
@@ -145,7 +172,7 @@ def _lines(segment: Segment) -> list[Segment]:
     return [Segment(segment.id, line, segment.lang) for line in segment.text.split("\n") if line.strip()]
 
 
-def _run_engine(missing, engine, cache, target, identity, options, progress, started, binder: TermBinder) -> dict[str, str]:
+def _run_engine(missing, engine, cache, target, identity, options, progress, started, binder: TermBinder, report: LanguageReport) -> dict[str, str]:
     """Draft the segments no cache has, longest first, committing each chunk as it is made;
     approved terms are injected before the engine and enforced after it."""
     drafted: dict[str, str] = {}
@@ -163,7 +190,7 @@ def _run_engine(missing, engine, cache, target, identity, options, progress, sta
             inputs = [binder.inject(s.text) if terms else s.text for (_, s), terms in zip(chunk, applied)]
             with engine.lock:  # one batch at a time per model: threads share it, the cores are few
                 outputs = engine.translate(inputs, source_lang, target)
-            outputs = [binder.enforce(out, terms)[0] if terms else out for out, terms in zip(outputs, applied)]
+            outputs = _enforce_terms(engine, binder, [s for _, s in chunk], outputs, applied, source_lang, target, options, report)
             rows = [(k, source_lang, target, s.text, out, identity) for (k, s), out in zip(chunk, outputs)]
             cache.put_many(rows)
             drafted.update((k, out) for (k, _), out in zip(chunk, outputs))

@@ -23,7 +23,9 @@ NOTE_MARK = "\ue000"
 
 _YEH_KAF = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"})
 # LRM, RLM, ALM, embeddings/overrides, isolates, BOM, zero-width space, word joiner, soft hyphen.
-_INVISIBLE = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff\u200b\u2060\u00ad]")
+# Direction marks and embeddings, zero-width spaces, soft hyphens, and C0/C1 control characters
+# (except tab, line feed and carriage return, which the whitespace rules handle).
+_INVISIBLE = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff\u200b\u2060\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
 _SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff"

@@ -102,11 +102,13 @@ def read_table(path: Path) -> Table:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise GlossaryError(f"is {size / 1e6:.0f} MB; a glossary over {MAX_BYTES // 2**20} MB is refused (split it, or move shared terms to common.csv)", path=path)
+    if size == 0:
+        raise GlossaryError(f"is empty (0 bytes), not even a header line; write the header ({','.join(COLUMNS)}) or delete the file", path=path)
     text = _decode(path.read_bytes(), path)
     if "\x00" in text:
         raise GlossaryError("contains NUL characters: it is not a text file (or was saved in an encoding without a BOM)", path=path)
     if not text.strip():
-        return Table(path)
+        raise GlossaryError(f"has no header line; write the header ({','.join(COLUMNS)}) or delete the file", path=path)
     delimiter = _dialect(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     old_limit = csv.field_size_limit(MAX_FIELD)

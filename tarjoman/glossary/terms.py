@@ -16,8 +16,14 @@ The binding mechanism, per segment and target language:
 2. *Verify and repair*: the output must contain every applied rendering. A
    near miss («Khorramshar» for «Khorramshahr», ratio ≥ 0.8 over the same number
    of words) is replaced by the exact rendering.
-3. What is still missing is left for QA, which flags the segment in its PO
-   comments; nothing is ever appended blindly.
+3. *Split*: a segment whose output still lacks a rendering is drafted again in
+   pieces: the text between the missing terms is translated on its own and the
+   approved renderings are set between the pieces, in the source's order. The
+   rendering is then there by construction, at some cost in fluency (Persian
+   word order); the draft is fuzzy like any other. ``tarjoman draft
+   --no-term-split`` turns this step off (misses are then only flagged).
+4. QA checks every draft and every approved translation, and flags each
+   segment that lacks an approved rendering; nothing is appended blindly.
 
 The draft cache key holds the terms that applied to the segment (with their
 renderings), so changing one approval re-drafts exactly the segments that
@@ -34,6 +40,7 @@ from functools import lru_cache
 from ..text import normalize_letters
 
 MECHANISM = "inject+repair/1"
+SPLIT = "+split/1"
 
 # Persian suffixes a name or noun takes, up to two stacked («خرمشهری‌ها»); the plural may follow a
 # ZWNJ or a space, the others a ZWNJ or nothing. Longest first so the regex takes the whole suffix.
@@ -116,6 +123,19 @@ class TermBinder:
         out.append(text[last:])
         return "".join(out)
 
+    def pieces(self, text: str, missing: list[str]) -> list[tuple[str, bool]]:
+        """``text`` cut around the occurrences of the ``missing`` terms: ``(piece, is_rendering)``
+        pairs, where a rendering piece is the approved rendering and the others are Persian text."""
+        out, last = [], 0
+        for occ in self.find(text):
+            if occ.term not in missing:
+                continue
+            out.append((text[last:occ.start], False))
+            out.append((occ.rendering, True))
+            last = occ.end
+        out.append((text[last:], False))
+        return [(piece, rendering) for piece, rendering in out if piece.strip()]
+
     def enforce(self, output: str, applied: tuple[tuple[str, str], ...]) -> tuple[str, list[str]]:
         """``output`` with near misses of each applied rendering repaired; and the terms still missing."""
         missing = []
@@ -130,11 +150,11 @@ class TermBinder:
         return output, missing
 
 
-def cache_part(applied: tuple[tuple[str, str], ...]) -> str:
+def cache_part(applied: tuple[tuple[str, str], ...], *, split: bool = True) -> str:
     """The glossary part of a draft's cache key: empty when no term applied."""
     if not applied:
         return ""
-    return MECHANISM + ";" + ";".join(f"{t}={r}" for t, r in applied)
+    return MECHANISM + (SPLIT if split else "") + ";" + ";".join(f"{t}={r}" for t, r in applied)
 
 
 _TOKEN = re.compile(r"[^\s]+")

@@ -19,6 +19,8 @@ import polib
 import pytest
 from conftest import DATA, SAMPLE
 
+SAMPLE_GLOSSARY = SAMPLE.parent.parent / "glossaries" / "sample.csv"
+
 BAD_MANUSCRIPTS = {
     "missing.docx": None,
     "corrupt.docx": DATA / "corrupt.docx",
@@ -35,8 +37,9 @@ def tarjoman(root, *args, timeout=300):
 
 
 def fingerprint(root: Path) -> dict[str, str]:
-    folder = root / "outputs"
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".lock")}
+    """A hash of every file under outputs/ and glossaries/ (lock files aside)."""
+    files = [p for folder in ("outputs", "glossaries") for p in sorted((root / folder).rglob("*"))]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file() and not p.name.startswith(".lock")}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,9 @@ def drafted(tmp_path_factory, tiny_models):
     """A project with the sample extracted and drafted into French: something to lose."""
     root = tmp_path_factory.mktemp("reliable")
     (root / "sources").mkdir()
+    (root / "glossaries").mkdir()
     shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    shutil.copy(SAMPLE_GLOSSARY, root / "glossaries" / "sample.csv")
     assert tarjoman(root, "extract", str(root / "sources" / "sample.docx"), "--book", "sample").returncode == 0
     result = tarjoman(root, "draft", "sample", "--lang", "fr", "--model", tiny_models["nllb"], "--beams", "1")
     assert result.returncode == 0, result.stderr
@@ -77,7 +82,18 @@ def billion_laughs(path: Path) -> None:
             dst.writestr(item, data)
 
 
-@pytest.mark.parametrize("name", sorted(BAD_MANUSCRIPTS) + ["zip-bomb.docx", "billion-laughs.docx", "not-a-docx.txt.docx"])
+def xxe(path: Path, secret: Path) -> None:
+    with zipfile.ZipFile(SAMPLE) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                root = data.index(b"<w:", data.index(b"?>"))
+                data = data[:root] + f'<!DOCTYPE x [<!ENTITY x SYSTEM "file://{secret}">]>'.encode() + data[root:]
+                data = data.replace("خرمشهر".encode(), b"&x;", 1)
+            dst.writestr(item, data)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MANUSCRIPTS) + ["zip-bomb.docx", "billion-laughs.docx", "xxe.docx", "not-a-docx.txt.docx"])
 def test_bad_manuscripts_change_nothing(drafted, name, tmp_path):
     target = tmp_path / name
     source = BAD_MANUSCRIPTS.get(name)
@@ -87,11 +103,50 @@ def test_bad_manuscripts_change_nothing(drafted, name, tmp_path):
         zip_bomb(target)
     elif name == "billion-laughs.docx":
         billion_laughs(target)
+    elif name == "xxe.docx":
+        (tmp_path / "secret.txt").write_text("TOPSECRET")
+        xxe(target, tmp_path / "secret.txt")
     elif name == "not-a-docx.txt.docx":
         target.write_text("just some text, saved with the wrong extension\n")
     before = fingerprint(drafted)
-    refused(tarjoman(drafted, "extract", str(target), "--book", "sample"), name)
+    result = tarjoman(drafted, "extract", str(target), "--book", "sample")
+    refused(result, name)
+    assert "TOPSECRET" not in result.stderr + result.stdout
     assert fingerprint(drafted) == before
+
+
+GLOSSARY_HEADER = "term,en,ar,fr,ur,status,kind,note,decided_by,decided_at\r\n"
+BAD_GLOSSARIES = {
+    # case: (file content, what the message must say)
+    "duplicate": (GLOSSARY_HEADER + "کارون,Karun,كارون,Karoun,کارون,approved,,,,\r\nکارون,Karun,كارون,Karoun,کارون,approved,,,,\r\n", "line 3"),
+    "conflict": (GLOSSARY_HEADER + "کارون,Karun,كارون,Karoun,کارون,approved,,,,\r\nکارون,Karoon,كارون,Karoun,کارون,approved,,,,\r\n", "line 3"),
+    "bad-status": (GLOSSARY_HEADER + "کارون,Karun,كارون,Karoun,کارون,yes,,,,\r\n", "line 2"),
+    "broken-quoting": (GLOSSARY_HEADER + 'کارون,"Karun,كارون,Karoun,کارون,approved,,,,\r\n', "line 2"),
+    "empty-file": ("", "empty"),
+    "huge-file": (None, "MB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_GLOSSARIES))
+def test_bad_glossaries_stop_drafting_and_change_nothing(drafted, tiny_models, case):
+    content, words = BAD_GLOSSARIES[case]
+    path = drafted / "glossaries" / "sample.csv"
+    good = path.read_bytes()
+    try:
+        if content is None:  # 21 MB: refused by size, before any parsing
+            row = "کارون,Karun,كارون,Karoun,کارون,proposed,,,,\r\n".encode()
+            path.write_bytes(GLOSSARY_HEADER.encode() + row * (21 * 2**20 // len(row) + 1))
+        else:
+            path.write_bytes(content.encode())
+        before = fingerprint(drafted)
+        for args in (["draft", "sample", "--lang", "fr", "--model", tiny_models["nllb"], "--beams", "1"],
+                     ["glossary", "approve", "sample", "اهواز", "--en", "Ahvaz", "--ar", "الأهواز", "--fr", "Ahvaz", "--ur", "اہواز"]):
+            result = tarjoman(drafted, *args)
+            refused(result, "sample.csv")
+            assert words in result.stderr, result.stderr
+            assert fingerprint(drafted) == before
+    finally:
+        path.write_bytes(good)
 
 
 @pytest.mark.parametrize(
@@ -164,8 +219,9 @@ def test_bad_models_change_nothing(drafted, tiny_models, tmp_path, case):
 
 
 def test_killed_drafting_corrupts_nothing_and_resumes(tmp_path, tiny_models):
-    """SIGKILL `tarjoman draft` at random moments: every PO file stays valid, the cache opens,
-    and the next run finishes, drafting at most what was in flight."""
+    """SIGKILL `tarjoman draft` at random moments (6 here; `.ci/run` runs it again with
+    TARJOMAN_KILLS=20): every PO file stays valid, the cache opens, and the next run
+    finishes without drafting again anything committed before a kill."""
     root = tmp_path
     (root / "sources").mkdir()
     shutil.copy(SAMPLE, root / "sources" / "sample.docx")
@@ -183,8 +239,11 @@ def test_killed_drafting_corrupts_nothing_and_resumes(tmp_path, tiny_models):
         cache = root / "outputs" / "sample" / "drafts.sqlite"
         if cache.exists():
             assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    committed = dict(sqlite3.connect(cache).execute("SELECT key, created FROM drafts")) if cache.exists() else {}
     final = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
+    after = dict(sqlite3.connect(cache).execute("SELECT key, created FROM drafts"))
+    assert {k: after[k] for k in committed} == committed  # nothing committed before the kills was drafted again
     again = subprocess.run(args, capture_output=True, text=True, timeout=300)
     for line in again.stdout.splitlines()[2:6]:
         assert line.split()[2] == "0"  # nothing left to draft: everything made before the kills was kept
@@ -218,6 +277,34 @@ def test_hostile_file_names_are_read(tmp_path):
     assert result.returncode == 0, result.stderr
     outputs = [p for p in (tmp_path / "outputs").iterdir()]
     assert len(outputs) == 1 and outputs[0].resolve().parent == (tmp_path / "outputs").resolve()
+
+
+def test_a_source_path_with_dot_dot_stays_inside_outputs(tmp_path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "..memoir..docx")
+    result = tarjoman(tmp_path, "extract", str(tmp_path / "in" / ".." / "..memoir..docx"))
+    assert result.returncode == 0, result.stderr
+    made = list((tmp_path / "outputs").iterdir())
+    assert len(made) == 1 and made[0].resolve().parent == (tmp_path / "outputs").resolve() and not made[0].name.startswith(".")
+
+
+def test_control_characters_and_mixed_direction_text(tmp_path):
+    """C1 controls, bidi overrides and embeddings, and Latin/Persian/Arabic in one paragraph."""
+    import docx
+
+    doc = docx.Document()
+    doc.add_heading("فصل اول", 1)
+    doc.add_paragraph("او گفت\u0085 «\u202eOperation Karbala 5\u202c» در ۱۳۶۵ آغاز شد.\u009c")
+    doc.add_paragraph("\u202bنام او Hassan (حسن) بود و در Abadan، عبادان، زندگی می‌کرد.\u202c")
+    doc.save(tmp_path / "mixed.docx")
+    result = tarjoman(tmp_path, "extract", str(tmp_path / "mixed.docx"), "--book", "mixed")
+    assert result.returncode == 0, result.stderr
+    from tarjoman.manuscript import load_manuscript
+
+    texts = [s.text for s in load_manuscript(tmp_path / "outputs" / "mixed" / "manuscript.json").segments()]
+    joined = "".join(texts)
+    assert "Operation Karbala 5" in joined and "Hassan (حسن)" in joined
+    assert not any(c in joined for c in "\u0085\u009c\u202a\u202b\u202c\u202d\u202e")
 
 
 def test_a_100000_character_paragraph_without_punctuation(tmp_path):
