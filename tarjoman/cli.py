@@ -220,6 +220,47 @@ def glossary_import(project: Project, book: str, source: Path) -> None:
     click.echo(f"{result.added} added, {result.updated} proposed rows updated, {result.kept} decided rows kept as they were")
 
 
+@cli.command(help="Fine-tune a translation model on the approved translations of BOOK (and of earlier books), for better drafts.")
+@click.argument("books", nargs=-1, required=True)
+@click.option("--lang", "langs", default="all", show_default=True, help="Target languages to learn: comma-separated, or 'all'.")
+@click.option("--base", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Model to start from: hub ID or local folder (NLLB, M2M100, mBART-50, or one Marian pair).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the adapted model; default outputs/<book>/models/adapted.")
+@click.option("--references", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Also learn from a parallel YAML file ({fa: …, en: …, …} entries).")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=8, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=5e-5, show_default=True, help="Learning rate (training from scratch wants about 1e-3).")
+@click.option("--batch-size", type=click.IntRange(1, 512), default=16, show_default=True)
+@click.option("--holdout", type=click.FloatRange(0, 0.5), default=0.1, show_default=True, help="Share of sentences held out to score before and after (and to stop early).")
+@click.option("--patience", type=click.IntRange(1, 100), default=2, show_default=True, help="Stop after this many evaluations without a better held-out chrF.")
+@click.option("--eval-every", type=click.IntRange(1, 1000), default=1, show_default=True, help="Epochs between evaluations.")
+@click.option("--label-smoothing", type=click.FloatRange(0, 0.5), default=0.1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--from-scratch", is_flag=True, help="Start from random weights of the base model's shape and tokenizer (how the demo model is made).")
+@click.option("--half", is_flag=True, help="Save float16 weights (half the size).")
+@click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
+@click.pass_obj
+def adapt(project: Project, books: tuple[str, ...], langs: str, base: str, out: Path | None, references: Path | None, epochs: int,
+          learning_rate: float, batch_size: int, holdout: float, patience: int, eval_every: int, label_smoothing: float, seed: int, from_scratch: bool, half: bool, device: str | None) -> None:
+    from .adapt import AdaptOptions, adapt_books
+    from .languages import parse_targets
+
+    out = out or project.book_dir(books[0]) / "models" / "adapted"
+    options = AdaptOptions(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, holdout=holdout, patience=patience,
+                           eval_every=eval_every, label_smoothing=label_smoothing, seed=seed, from_scratch=from_scratch, half=half, device=device)
+
+    def show(record: dict) -> None:
+        chrf = f"  chrF {record['chrf']:.1f}" if "chrf" in record else ""
+        click.echo(f"  epoch {record['epoch']:>3}  loss {record['loss']:.3f}{chrf}", err=True)
+
+    result = adapt_books(project, list(books), base, out, langs=parse_targets(langs), references=references, options=options, progress=show)
+    on = "held-out" if result.heldout_pairs else "training"
+    click.echo(f"adapted {base} on {result.train_pairs} pairs in {result.seconds:.0f} s ({result.epochs_run} epochs, best {result.best_epoch}) → {result.out}")
+    click.echo(f"  {'lang':<5} {'pairs':>6} {'chrF before':>12} {'chrF after':>11} {'BLEU before':>12} {'BLEU after':>11}   ({on} pairs)")
+    for lang, after in result.after.items():
+        before = result.before[lang]
+        click.echo(f"  {lang:<5} {after.pairs:>6} {before.chrf:>12.1f} {after.chrf:>11.1f} {before.bleu:>12.1f} {after.bleu:>11.1f}")
+    click.echo(f"  draft with it: tarjoman draft {books[0]} --model {result.out}")
+
+
 @cli.command(help="Review progress of BOOK per chapter and language: approved, fuzzy, untranslated, QA findings.")
 @click.argument("book")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (a list of rows).")

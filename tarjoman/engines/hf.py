@@ -118,6 +118,7 @@ class TransformersEngine(Engine):
                     path=model,
                 )
         super().__init__(info, settings)
+        self._in_memory = None  # a model being trained (tarjoman.adapt), used instead of the folder's
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if self.device == "cpu":
             torch.set_num_threads(cpu_threads())
@@ -134,9 +135,15 @@ class TransformersEngine(Engine):
 
     # --- loading -----------------------------------------------------------
 
+    def use_model(self, model) -> None:
+        """Translate with ``model`` (same architecture and tokenizer as the folder), e.g. while training it."""
+        self._in_memory = model
+
     def _model(self, path: str):
         import torch
 
+        if self._in_memory is not None and path == self.info.path:
+            return self._in_memory
         key = (path, self.device)
         with _LOCK:
             if key not in _MODELS:

@@ -19,6 +19,7 @@ from ..errors import EngineError
 # (d_model, encoder layers, decoder layers, attention heads, feed-forward, vocabulary of the real model)
 SIZES = {
     "tiny": (64, 2, 2, 4, 128, None),
+    "demo": (256, 3, 3, 4, 1024, None),  # the demo model: learns the sample by heart, a few MB in float16
     "half": (512, 6, 6, 8, 2048, 256206),  # STACK.md's 175M-parameter half shape of NLLB-600M
     "full": (1024, 12, 12, 16, 4096, 256206),  # the real NLLB-200-distilled-600M shape
 }
