@@ -71,18 +71,29 @@ def test_approved_pairs_and_the_held_out_split(reviewed):
     assert any("Khorramshahr" in p.source for p in extra)
 
 
-def test_fine_tuning_raises_held_out_chrf_deterministically(reviewed, tiny_models, tmp_path):
-    options = AdaptOptions(epochs=12, learning_rate=3e-3, batch_size=16, holdout=0.2, patience=3, eval_every=4, seed=3)
+def test_fine_tuning_raises_held_out_chrf(reviewed, tiny_models, tmp_path):
+    """The tiny random model, fine-tuned on 80 % of the sample's approved English sentences,
+    drafts the other 20 % (never seen) closer to their approved translations."""
+    options = AdaptOptions(epochs=25, learning_rate=5e-3, batch_size=16, holdout=0.2, patience=5, eval_every=5, seed=3)
     first = adapt_books(reviewed, ["sample"], tiny_models["nllb"], tmp_path / "a", langs=["en"], options=options)
     assert first.heldout_pairs >= 10 and first.train_pairs > 60
     before, after = first.before["en"].chrf, first.after["en"].chrf
     assert after >= before + 5, (before, after)
-    again = adapt_books(reviewed, ["sample"], tiny_models["nllb"], tmp_path / "b", langs=["en"], options=options)
-    assert again.history == first.history and again.after == first.after  # seeded: the same run twice
     provenance = json.loads((tmp_path / "a" / "TARJOMAN_ADAPTED.json").read_text())
     assert provenance["base"]["model"] == tiny_models["nllb"] and provenance["data"]["books"] == ["sample"]
-    assert provenance["scores"]["after"]["en"]["chrf"] == after and provenance["settings"]["learning_rate"] == 3e-3
+    assert provenance["scores"]["after"]["en"]["chrf"] == after and provenance["settings"]["learning_rate"] == 5e-3
     assert provenance["data"]["heldout_pairs"] == first.heldout_pairs
+
+
+def test_fine_tuning_is_deterministic_and_leaves_the_base_model_alone(reviewed, tiny_models, tmp_path):
+    options = AdaptOptions(epochs=2, learning_rate=5e-3, holdout=0.2, seed=5)
+    base = load_engine(tiny_models["nllb"], settings=GenerationSettings(num_beams=1, max_new_tokens=8))
+    sentence = ["روز ۴ آبان ۱۳۵۹ خرمشهر سقوط کرد."]
+    drafted_before = base.translate(sentence, "fa", "en")
+    runs = [adapt_books(reviewed, ["sample"], tiny_models["nllb"], tmp_path / name, langs=["en"], options=options) for name in "ab"]
+    assert runs[0].history == runs[1].history and runs[0].after == runs[1].after
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+    assert base.translate(sentence, "fa", "en") == drafted_before  # the loaded base model was not trained in place
 
 
 def test_drafting_with_the_adapted_model(reviewed, tiny_models, tmp_path):
