@@ -59,7 +59,8 @@ def main() -> None:
     train = with_terms(first, load_termbase(Project(REPO), "sample"))
     print(f"train: {len(first)} pairs of {sorted({chapter[p.source] for p in first})} (+{len(train) - len(first)} with terms); "
           f"held out: {len(held)} pairs of {last}")
-    options = AdaptOptions(epochs=args.epochs, learning_rate=2e-3, batch_size=32, holdout=0, label_smoothing=0.0,
+    # The demo model's recipe (Makefile, demo-model), on the first chapters only.
+    options = AdaptOptions(epochs=args.epochs, learning_rate=1e-3, batch_size=32, holdout=0, label_smoothing=0.0, dropout=0.0,
                            eval_every=args.epochs, patience=100, from_scratch=True, seed=0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

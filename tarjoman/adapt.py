@@ -70,6 +70,7 @@ class AdaptOptions:
     max_length: int = 256
     seed: int = 0
     from_scratch: bool = False  # start from random weights of the base model's shape (the demo model)
+    dropout: float | None = None  # None: the base model's own
     teach_terms: bool = True
     half: bool = False  # save float16 weights (half the size; loaded as float32 on CPU)
     device: str | None = None
@@ -231,7 +232,16 @@ def adapt_model(base: str, out: Path, train: list[Pair], heldout: list[Pair], op
         raise EngineError(f"is a Marian model, which translates one pair; pass --lang with one language (not {', '.join(langs)})", path=base)
     tokenizer = load_tokenizer(engine.info.path)
     loaded = engine._model(engine.info.path)  # shared with drafting in this process: train a copy
-    model = type(loaded)(loaded.config) if options.from_scratch else copy.deepcopy(loaded)
+    config = copy.deepcopy(loaded.config)
+    if options.dropout is not None:
+        config.dropout = config.attention_dropout = config.activation_dropout = options.dropout
+    model = type(loaded)(config) if options.from_scratch else copy.deepcopy(loaded)
+    if options.dropout is not None and not options.from_scratch:
+        model.config = config
+        for module in model.modules():  # the seq2seq families keep their dropout rates as plain floats
+            for name in ("dropout", "attention_dropout", "activation_dropout"):
+                if isinstance(getattr(module, name, None), float):
+                    setattr(module, name, options.dropout)
     model.to(engine.device).train()
     engine.use_model(model)
 
@@ -314,6 +324,7 @@ def _save(model, tokenizer, out: Path, options, result, base, engine, train, hel
     """Write the model folder next to ``out`` and move it into place in one step."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is shared like any other
     try:
         to_save = model.half() if options.half else model
         to_save.save_pretrained(staging)

@@ -233,19 +233,20 @@ def glossary_import(project: Project, book: str, source: Path) -> None:
 @click.option("--patience", type=click.IntRange(1, 100), default=2, show_default=True, help="Stop after this many evaluations without a better held-out chrF.")
 @click.option("--eval-every", type=click.IntRange(1, 1000), default=1, show_default=True, help="Epochs between evaluations.")
 @click.option("--label-smoothing", type=click.FloatRange(0, 0.5), default=0.1, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 0.9), default=None, help="Dropout while training; default: the base model's.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--from-scratch", is_flag=True, help="Start from random weights of the base model's shape and tokenizer (how the demo model is made).")
 @click.option("--half", is_flag=True, help="Save float16 weights (half the size).")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
 @click.pass_obj
 def adapt(project: Project, books: tuple[str, ...], langs: str, base: str, out: Path | None, references: Path | None, epochs: int,
-          learning_rate: float, batch_size: int, holdout: float, patience: int, eval_every: int, label_smoothing: float, seed: int, from_scratch: bool, half: bool, device: str | None) -> None:
+          learning_rate: float, batch_size: int, holdout: float, patience: int, eval_every: int, label_smoothing: float, dropout: float | None, seed: int, from_scratch: bool, half: bool, device: str | None) -> None:
     from .adapt import AdaptOptions, adapt_books
     from .languages import parse_targets
 
     out = out or project.book_dir(books[0]) / "models" / "adapted"
     options = AdaptOptions(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, holdout=holdout, patience=patience,
-                           eval_every=eval_every, label_smoothing=label_smoothing, seed=seed, from_scratch=from_scratch, half=half, device=device)
+                           eval_every=eval_every, label_smoothing=label_smoothing, dropout=dropout, seed=seed, from_scratch=from_scratch, half=half, device=device)
 
     def show(record: dict) -> None:
         chrf = f"  chrF {record['chrf']:.1f}" if "chrf" in record else ""

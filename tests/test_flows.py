@@ -181,3 +181,19 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_every_deployment_points_at_a_flow():
+    import importlib
+
+    import yaml
+
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    names = set()
+    for deployment in config["deployments"]:
+        module_path, func = deployment["entrypoint"].split(":")
+        flow_obj = getattr(importlib.import_module(module_path.removesuffix(".py").replace("/", ".")), func)
+        assert hasattr(flow_obj, "fn"), deployment["name"]  # a Prefect flow
+        assert set(deployment["parameters"]) <= set(flow_obj.parameters.properties), deployment["name"]
+        names.add(deployment["name"])
+    assert {"extract", "draft", "review", "publish", "pipeline", "adapt"} <= names
