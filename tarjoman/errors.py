@@ -20,7 +20,20 @@ and, where it can, the next step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass
+class Problem:
+    """One problem found in a file that is reported with others (review import, glossary check), not raised."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 class TarjomanError(Exception):

@@ -38,7 +38,7 @@ import polib
 from . import __version__
 from .drafting import Draft
 from .glossary import TermBase
-from .errors import ReviewFileError
+from .errors import Problem, ReviewFileError
 from .files import write_atomic
 from .languages import language
 from .manuscript import Manuscript, Unit
@@ -452,16 +452,6 @@ def write_findings(path: Path, findings: dict[tuple[str | None, str], list[str]]
         kept += [f"qa: {finding}" for finding in findings.get((entry.msgctxt, entry.msgid), [])]
         entry.comment = "\n".join(kept)
     write_atomic(path, catalog.__unicode__())
-
-
-@dataclass
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 def validate_po(path: Path, units: list[Unit], lang: str) -> list[Problem]:

@@ -56,6 +56,18 @@ def drafted(tmp_path_factory, tiny_models):
     return root
 
 
+def kill_repeatedly(args: list[str], *, seed: int, kills: int, within: tuple[float, float]):
+    """Start ``args`` and SIGKILL it after a random moment, ``kills`` times ($TARJOMAN_KILLS overrides);
+    yields after each kill, for the caller's checks."""
+    rng = random.Random(seed)
+    for kill in range(int(os.environ.get("TARJOMAN_KILLS", str(kills)))):
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(*within))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        yield kill
+
+
 def refused(result, name: str):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -227,12 +239,7 @@ def test_killed_drafting_corrupts_nothing_and_resumes(tmp_path, tiny_models):
     shutil.copy(SAMPLE, root / "sources" / "sample.docx")
     assert tarjoman(root, "extract", str(root / "sources" / "sample.docx"), "--book", "sample").returncode == 0
     args = [sys.executable, "-m", "tarjoman", "--root", str(root), "draft", "sample", "--lang", "ar,en,fr,ur", "--model", tiny_models["nllb"], "--beams", "1"]
-    rng = random.Random(7)
-    for _ in range(int(os.environ.get("TARJOMAN_KILLS", "6"))):
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 7.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    for _ in kill_repeatedly(args, seed=7, kills=6, within=(1.0, 7.0)):
         for path in (root / "outputs" / "sample").rglob("*.po"):
             assert subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True).returncode == 0, path
             polib.pofile(str(path))
@@ -332,12 +339,7 @@ def test_killed_publishing_never_leaves_a_half_written_book(drafted):
 
     book = drafted / "outputs" / "sample" / "epub" / "sample.fr.epub"
     args = [sys.executable, "-m", "tarjoman", "--root", str(drafted), "publish", "sample", "--lang", "fr", "--draft"]
-    rng = random.Random(11)
-    for _ in range(int(os.environ.get("TARJOMAN_KILLS", "4"))):
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 6.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    for _ in kill_repeatedly(args, seed=11, kills=4, within=(0.5, 6.0)):
         if book.exists():
             with zipfile.ZipFile(book) as archive:
                 assert archive.testzip() is None and archive.namelist()[0] == "mimetype"

@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import GlossaryError
+from ..errors import GlossaryError, Problem
 from ..files import write_atomic
 from ..languages import TARGETS
 from .terms import term_key
@@ -46,16 +46,6 @@ class Row:
 
     def renderings(self, langs=TARGETS) -> dict[str, str]:
         return {lang: self.get(lang) for lang in langs if self.get(lang)}
-
-
-@dataclass
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 @dataclass
