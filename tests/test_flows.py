@@ -149,19 +149,23 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
                 return False
 
         wait_for(healthy, 90, "the Prefect server")
-        pipeline = subprocess.Popen([sys.executable, "-c", PIPELINE_SCRIPT, str(sample_root / "sources" / "sample.docx"), tiny_models["nllb"], str(sample_root)],
-                                    env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Output to a file, not a pipe: a pipe nobody reads fills up and blocks the pipeline.
+        log = tmp_path / "pipeline.log"
+        with open(log, "w") as sink:
+            pipeline = subprocess.Popen([sys.executable, "-c", PIPELINE_SCRIPT, str(sample_root / "sources" / "sample.docx"), tiny_models["nllb"], str(sample_root)],
+                                        env=env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
 
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
             def paused_run():
+                assert pipeline.poll() is None, "the pipeline ended before pausing:\n" + log.read_text()[-3000:]
                 with get_client(sync_client=True) as client:
                     runs = client.read_flow_runs()
                 return next((r for r in runs if r.state and r.state.is_paused()), None)
 
-            run = wait_for(paused_run, 240, "the pipeline to pause for review")
+            run = wait_for(paused_run, 300, "the pipeline to pause for review")
             assert pipeline.poll() is None  # still waiting, not finished
             from tarjoman.review import accept_drafts
 
@@ -169,7 +173,8 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
             result = subprocess.run([sys.executable, "-m", "tarjoman", "resume", str(run.id), "--approver", "Editor", "--lang", "fr"],
                                     env=env, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, result.stderr
-            output, _ = pipeline.communicate(timeout=240)
+            pipeline.wait(timeout=240)
+        output = log.read_text()
         assert pipeline.returncode == 0, output[-3000:]
         assert "'approver': 'Editor'" in output
         assert (sample_root / "outputs" / "sample" / "epub" / "sample.fr.epub").is_file()
