@@ -15,7 +15,8 @@ Approved glossary terms are taught too: a pair whose source holds an approved te
 (and whose translation its rendering) is added a second time with the rendering
 injected into the source, as drafting injects it, so the model learns to copy it.
 Families: NLLB, M2M100 and mBART-50 (one model, many languages); a Marian model
-translates one pair and is adapted for that pair only.
+translates one pair and is adapted for that pair only (give it one ``--lang``; put the
+result in a folder of pairs, ``<src>-<tgt>/``, to draft with it).
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ def adapt_model(base: str, out: Path, train: list[Pair], heldout: list[Pair], op
     started = time.perf_counter()
     random.seed(options.seed)
     torch.manual_seed(options.seed)
-    engine = TransformersEngine(base, GenerationSettings(num_beams=1), device=options.device)
+    engine = TransformersEngine(base, GenerationSettings(num_beams=1), device=options.device, single_pair=True)
     if engine.template:
         raise EngineError("is a template of Marian pairs; adapt one pair model folder at a time", path=base)
     family = engine.info.family

@@ -111,8 +111,11 @@ def test_adapt_refuses_what_it_cannot_learn_from(project, tiny_models, tmp_path)
     pairs = reference_pairs(REFERENCES, ["en", "fr"])
     from tarjoman.adapt import adapt_model
 
-    with pytest.raises(EngineError, match="Marian model, which translates one pair"):
+    with pytest.raises(EngineError, match="Marian model, which translates one pair; pass --lang with one language"):
         adapt_model(str(tiny_models["marian"]) + "/fa-en", tmp_path / "m", pairs, [], AdaptOptions(epochs=1))
+    english = [p for p in pairs if p.lang == "en"][:20]
+    result = adapt_model(str(tiny_models["marian"]) + "/fa-en", tmp_path / "m", english, [], AdaptOptions(epochs=1, learning_rate=1e-3))
+    assert result.train_pairs == 20 and (tmp_path / "m" / "TARJOMAN_ADAPTED.json").is_file()  # one Marian pair: adapted
     result = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(project.root), "adapt", "nothing", "--base", tiny_models["nllb"]],
                             capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "no review files" in result.stderr

@@ -102,7 +102,9 @@ def marian_pairs(model: str) -> str | None:
 class TransformersEngine(Engine):
     backend = "transformers"
 
-    def __init__(self, model: str, settings: GenerationSettings | None = None, device: str | None = None):
+    def __init__(self, model: str, settings: GenerationSettings | None = None, device: str | None = None, *, single_pair: bool = False):
+        """``single_pair``: accept one Marian pair model and translate with it whatever the languages
+        (for fine-tuning that pair); drafting always wants a template or a folder of pairs."""
         import torch
 
         settings = settings or GenerationSettings()
@@ -111,7 +113,7 @@ class TransformersEngine(Engine):
             info = ModelInfo(source=model, path=self.template, family="marian", model_type="marian", revision=self._template_revision())
         else:
             info = inspect_model(model)
-            if info.family == "marian":
+            if info.family == "marian" and not single_pair:
                 raise EngineError(
                     "is a Marian model, which translates one pair: pass a template such as "
                     "'Helsinki-NLP/opus-mt-{src}-{tgt}' or a folder of <src>-<tgt> model folders",
