@@ -84,6 +84,16 @@ def load_termbase(project: Project, book: str) -> TermBase:
     return TermBase(terms, version)
 
 
+def _checked(path: Path, before: str) -> Table:
+    """The table at ``path``, refused with its first problem: a file the editor must fix by hand
+    is never rewritten."""
+    table = read_table(path)
+    problems = check_table(table)
+    if problems:
+        raise GlossaryError(f"{problems[0].message}; fix it before {before}", path=path, where=f"line {problems[0].line}")
+    return table
+
+
 def _decide(row: Row, status: str, renderings: dict[str, str], by: str | None) -> None:
     for lang, text in renderings.items():
         if text is not None:
@@ -109,10 +119,7 @@ def _set_status(project, book, term, status, renderings, by, kind) -> Row:
     if kind is not None and kind not in KINDS:
         raise GlossaryError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
     path = book_glossary_path(project, book)
-    table = read_table(path)
-    problems = check_table(table)
-    if problems:  # never rewrite a file the editor has to fix by hand first
-        raise GlossaryError(f"{problems[0].message}; fix it before changing the glossary", path=path, where=f"line {problems[0].line}")
+    table = _checked(path, "changing the glossary")
     row = table.find(term)
     if row is None:
         row = Row(0, {"term": term})
@@ -150,11 +157,7 @@ def import_file(project: Project, book: str, source: Path) -> ImportResult:
         if problems:
             raise GlossaryError(problems[0].message, path=source, where=f"line {problems[0].line}")
         incoming = theirs.rows
-    path = book_glossary_path(project, book)
-    table = read_table(path)
-    problems = check_table(table)
-    if problems:
-        raise GlossaryError(f"{problems[0].message}; fix it before importing", path=path, where=f"line {problems[0].line}")
+    table = _checked(book_glossary_path(project, book), "importing")
     result = ImportResult()
     for new in incoming:
         new.values["term"] = normalize(new.get("term"))
@@ -187,11 +190,7 @@ def export_tbx(project: Project, book: str, target: Path) -> int:
 def apply_suggestions(project: Project, book: str, suggestions) -> tuple[int, int]:
     """Add suggestions as ``proposed`` rows; refresh the counts of rows still proposed.
     Rows an editor decided, here or in common.csv, are never touched. Returns (added, refreshed)."""
-    path = book_glossary_path(project, book)
-    table = read_table(path)
-    problems = check_table(table)
-    if problems:
-        raise GlossaryError(f"{problems[0].message}; fix it before adding suggestions", path=path, where=f"line {problems[0].line}")
+    table = _checked(book_glossary_path(project, book), "adding suggestions")
     common = read_table(common_glossary_path(project))
     for name in SUGGESTION_COLUMNS:
         if name not in table.columns:
