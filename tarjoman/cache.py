@@ -36,12 +36,15 @@ def draft_key(engine_identity: str, source_lang: str, target_lang: str, terms: s
 class DraftCache:
     """``get_many`` / ``put_many`` over an SQLite file; a damaged file is set aside, never trusted."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, timeout: float = 30.0):
         self.path = Path(path)
+        self.timeout = timeout  # seconds SQLite waits on a lock before each retry
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.set_aside: Path | None = None
         try:
             self._db = self._open()
+        except sqlite3.OperationalError:
+            raise  # busy, locked or unreadable: not damage, and never a reason to move the file
         except sqlite3.DatabaseError:
             # Only machine drafts live here: a damaged cache costs model time, never a translator's work.
             self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
@@ -49,12 +52,22 @@ class DraftCache:
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(_SCHEMA)
-        db.execute("PRAGMA quick_check").fetchone()
-        return db
+        """Open (creating if needed); processes opening a new cache at once wait for each other:
+        switching to WAL can report "database is locked" at once, without the busy timeout."""
+        for attempt in range(100):
+            db = sqlite3.connect(self.path, timeout=self.timeout)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(_SCHEMA)
+                db.execute("PRAGMA quick_check").fetchone()
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
 
     def get_many(self, keys: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}

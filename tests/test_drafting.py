@@ -164,6 +164,22 @@ def test_a_damaged_cache_is_set_aside(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_locked_cache_is_waited_for_never_set_aside(tmp_path):
+    """Another process holds the cache (Dask workers open it together): a lock is not damage."""
+    import threading
+
+    path = tmp_path / "drafts.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE drafts (key TEXT PRIMARY KEY, source_lang TEXT NOT NULL, target_lang TEXT NOT NULL, "
+                  "source TEXT NOT NULL, draft TEXT NOT NULL, engine TEXT NOT NULL, created REAL NOT NULL)")
+    other.execute("INSERT INTO drafts VALUES ('k', 'fa', 'en', 'سلام', 'hello', 'e', 0)")
+    other.execute("BEGIN EXCLUSIVE")
+    threading.Timer(1.5, lambda: other.execute("COMMIT")).start()
+    cache = DraftCache(path, timeout=0.2)  # gives up waiting on SQLite's side several times
+    assert cache.set_aside is None and not list(tmp_path.glob("*.damaged-*"))
+    assert cache.get_many(["k"]) == {"k": "hello"}
+
+
 @pytest.mark.parametrize(
     "text, lang, digits, expected",
     [
