@@ -11,6 +11,7 @@ REPO = TESTS.parent
 DATA = TESTS / "data"
 REALDATA = REPO.parent / "shared" / "realdata"
 SAMPLE = REPO / "sources" / "sample.docx"
+SAMPLE_GLOSSARY = REPO / "glossaries" / "sample.csv"  # 13 approved terms for the sample
 
 sys.path.insert(0, str(TESTS))
 

@@ -8,7 +8,7 @@ import sys
 
 import polib
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, SAMPLE_GLOSSARY
 
 from tarjoman.book import draft_book
 from tarjoman.drafting import DraftOptions
@@ -25,7 +25,6 @@ from tarjoman.review import read_entries
 
 HEADER = "term,en,ar,fr,ur,status,kind,note,decided_by,decided_at"
 KHORRAMSHAHR = "خرمشهر,Khorramshahr,خرمشهر,Khorramchahr,خرم شہر,approved,place,,ed,2026-01-01"
-SAMPLE_GLOSSARY = SAMPLE.parent.parent / "glossaries" / "sample.csv"
 
 
 def cli(project, *args):

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import polib
 import pytest
-from conftest import DATA, SAMPLE
+from conftest import DATA, SAMPLE, SAMPLE_GLOSSARY
 
-SAMPLE_GLOSSARY = SAMPLE.parent.parent / "glossaries" / "sample.csv"
 
 BAD_MANUSCRIPTS = {
     "missing.docx": None,
