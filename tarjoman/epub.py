@@ -11,13 +11,12 @@ is escaped: a sentence containing ``<script>`` or ``&`` is text, not markup.
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
+from .files import temporary_beside
 from .finishing import convert_digits
 from .languages import language
 from .text import detect_language
@@ -290,19 +289,16 @@ def render_epub(edition: Edition, target: Path) -> Path:
     nav.lang = lang
     book.add_item(nav)
     book.spine = spine
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        epub.write_epub(tmp, book, {"epub3_pages": False})
-        problems = check_epub(Path(tmp))
-        if problems:
-            raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {' | '.join(problems[:5])}", path=target)
-        os.replace(tmp, target)
+        with temporary_beside(target) as tmp:
+            epub.write_epub(str(tmp), book, {"epub3_pages": False})
+            problems = check_epub(tmp)
+            if problems:
+                found = " | ".join(problems[:5])
+                raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {found}", path=target)
+    except EpubError:
+        raise
     except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, EpubError):
-            raise
         raise EpubError(f"cannot be written ({type(exc).__name__}: {exc})", path=target) from exc
     return target
 

@@ -1,32 +1,129 @@
-"""Writing files so that a crash never leaves half of one: temporary file, fsync, rename."""
+"""Writing files so that a crash never leaves half of one: temporary file, fsync, rename.
+
+The temporary file lies beside its target (a rename is atomic only within one filesystem) and is
+named ``.{name}.{pid}.{random}.tmp``, so that a later write into the same folder can tell a
+crashed writer's leftover from a live one's and remove it. The finished file gets the mode a
+plain ``open(path, "w")`` would give it, or keeps the mode of the file it replaces: others
+(Weblate, a web server, a colleague) must be able to read what the user lets them read.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-import tempfile
+import re
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+# A fixed-length random part, so that names made by tempfile.mkstemp never match.
+_TEMPORARY = re.compile(r"\..+\.(\d+)\.[0-9a-f]{16}\.tmp")
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` in one step; readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace ``path`` with ``data`` (text is written as UTF-8) in one step; readers see the old
+    file or the new one, never a mix."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with temporary_beside(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+
+
+@contextmanager
+def temporary_beside(path: Path) -> Iterator[Path]:
+    """Yield an empty temporary file in ``path``'s folder for the caller to fill by name; when the
+    block ends, give it ``path``'s mode, fsync it and rename it over ``path``, or remove it if the
+    block raised. Leftovers of crashed writers in that folder are removed first."""
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(folder)
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    # 0600 until finished: nobody else should read a half-written file.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
+        _seal(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(folder)
+
+
+def sweep_temporaries(folder: Path) -> list[Path]:
+    """Remove, and return, the temporary files in ``folder`` whose writer is no longer running.
+
+    A temporary file of a live process (this one included) is never touched. This is
+    housekeeping, so it never fails: a file it cannot inspect or remove is left alone."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False) or _running(int(match.group(1))):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:  # another writer swept it first, or the folder is not ours to clean
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # another user's process, or a pid we cannot ask about: keep
+        return True
+    return True
+
+
+def _mode_for(path: Path) -> int:
+    """The mode of the file being replaced, or for a new file what ``open(path, "w")`` gives."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (another thread may be
+    creating a file right now); read once otherwise, since swapping it is racy."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _swapped_umask()
+
+
+@functools.cache
+def _swapped_umask() -> int:
+    # Restrictive while swapped: a file another thread creates meanwhile is private, not public.
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _seal(tmp: Path, mode: int) -> None:
+    # Opened again by name, so that a caller that recreated the file is sealed all the same.
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -15,6 +15,8 @@ SAMPLE_GLOSSARY = REPO / "glossaries" / "sample.csv"  # 13 approved terms for th
 
 sys.path.insert(0, str(TESTS))
 
+from pg_cluster import postgres_cluster  # noqa: E402,F401  (a throwaway PostgreSQL server, once per session)
+
 
 @pytest.fixture
 def project(tmp_path):
