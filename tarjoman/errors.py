@@ -10,6 +10,7 @@ The tree::
     ├── EngineError               a translation model cannot be loaded or used
     ├── GlossaryError             a glossary CSV or TBX file is invalid
     ├── ReviewFileError           a PO/POT file is malformed or was edited where it must not be
+    ├── StoreError                the review store cannot be opened or refuses a change
     └── EpubError                 an ebook cannot be built
 
 Third-party exceptions are translated at the one module that uses the library
@@ -73,6 +74,10 @@ class GlossaryError(TarjomanError):
 
 class ReviewFileError(TarjomanError):
     """A review file (PO/POT) is invalid."""
+
+
+class StoreError(TarjomanError):
+    """The review store cannot be opened, or a change to it is refused."""
 
 
 class EpubError(TarjomanError):

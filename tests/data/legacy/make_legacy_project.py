@@ -8,7 +8,7 @@ Run with that release's code, not this one (the fixture is what it wrote):
 
 What it leaves: the sample extracted and drafted into French and Urdu with the demo model; in
 French, approvals as drafted and as rewritten, a draft edited but still fuzzy, translator
-comments, an approved sentence later removed from the manuscript (an obsolete #~ entry), a
+comments, a sentence later removed from the manuscript (an obsolete #~ entry), a
 chapter whose working file was broken after its last good copy was imported; in Urdu, a chapter
 approved; the draft cache and the draft ledger; the glossary with an approval and a rejection.
 """
@@ -69,7 +69,7 @@ if __name__ == "__main__":
     edit(review / "ch03" / "fr.po", lambda i, e: approve(e, f"Chapitre trois, phrase {i}.") if i < 4 else None)
     edit(review / "ch02" / "ur.po", lambda i, e: approve(e))
     tarjoman("review", "import", "sample")
-    # A revision removes an approved sentence of ch02: it becomes an obsolete entry.
+    # A revision removes a sentence with a draft: it becomes an obsolete entry.
     doc = docx.Document(OUT / "sources" / "sample.docx")
     gone = next(p for p in doc.paragraphs if p.text.startswith("ما سلاح نداشتیم"))
     gone._element.getparent().remove(gone._element)

@@ -1,0 +1,169 @@
+"""The :class:`Store`: one database, transactions as the unit of work, and the lookups every
+operation shares."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from ..errors import StoreError
+from . import db
+from .models import Book, Chapter, Segment, Translation
+from .views import SegmentView, TranslationView
+
+T = TypeVar("T")
+RETRIES = 8
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """The review store of one project. ``write`` runs a function in one transaction, retried
+    when a concurrent writer made it fail (a lock timeout, a deadlock, a row inserted by both)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine, self._sessions = db.connect(url)
+        self.dialect = self.engine.dialect.name
+
+    @classmethod
+    def for_root(cls, root: Path) -> "Store":
+        return cls(db.database_url(root))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: one consistent view, never waiting for writers (SQLite WAL)."""
+        session = Session(self.engine.execution_options(read_only=True), expire_on_commit=False)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in one transaction: all of it is committed, or none of it."""
+        for attempt in range(RETRIES):
+            session = self._sessions()
+            try:
+                with session.begin():
+                    return work(session)
+            except (OperationalError, IntegrityError) as exc:
+                if attempt == RETRIES - 1 or not _transient(exc):
+                    raise StoreError(f"the review store refused a change: {exc.orig}", path=db.describe(self.url)) from exc
+                time.sleep(0.05 * (attempt + 1))
+            finally:
+                session.close()
+        raise AssertionError("unreachable")
+
+    def insert_ignore(self, session: Session, model, rows: list[dict], keys: list[str]) -> None:
+        """INSERT … ON CONFLICT DO NOTHING: rows another writer may be adding at the same moment."""
+        if not rows:
+            return
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        for start in range(0, len(rows), 500):
+            statement = dialect.insert(model).values(rows[start:start + 500]).on_conflict_do_nothing(index_elements=keys)
+            session.execute(statement)
+
+    def integrity_check(self) -> str:
+        """``ok``, or what the database says is wrong with it."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                return connection.execute(text("PRAGMA integrity_check")).scalar_one()
+            connection.execute(text("SELECT count(*) FROM translations")).scalar_one()
+            return "ok"
+
+
+def _transient(exc: Exception) -> bool:
+    message = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, IntegrityError) or any(
+        word in message for word in ("locked", "busy", "deadlock", "could not serialize", "unique", "duplicate key")
+    )
+
+
+# --- lookups -----------------------------------------------------------------------
+
+
+def book_row(session: Session, slug: str, *, create: bool = False, lock: bool = False) -> Book | None:
+    query = select(Book).where(Book.slug == slug)
+    if lock:
+        query = query.with_for_update()
+    book = session.scalars(query).one_or_none()
+    if book is None and create:
+        book = Book(slug=slug, created_at=now(), updated_at=now())
+        session.add(book)
+        session.flush()
+    return book
+
+
+def require_book(session: Session, slug: str) -> Book:
+    book = book_row(session, slug)
+    if book is None:
+        raise StoreError(f"book {slug!r} is not in the review store; run `tarjoman extract SOURCE --book {slug}` first")
+    return book
+
+
+def segment_view(segment: Segment, chapter_key: str) -> SegmentView:
+    return SegmentView(segment.uid, chapter_key, segment.position, segment.source, segment.lang, segment.kind,
+                       segment.where, segment.context, segment.msgctxt, segment.paragraph, segment.obsolete)
+
+
+def translation_view(translation: Translation, uid: str) -> TranslationView:
+    t = translation
+    return TranslationView(uid, t.lang, t.text, t.state, t.version, t.origin, t.engine, t.changed_by, t.changed_at,
+                           t.previous_source, t.note, t.suggestion, t.suggestion_engine, t.machine_draft, t.machine_engine, list(t.qa or []))
+
+
+def segments(session: Session, book: Book, *, chapter: str | None = None, obsolete: bool | None = False) -> list[SegmentView]:
+    """Segments in reading order; ``obsolete`` None for all, True for removed ones only."""
+    query = select(Segment, Chapter.key).join(Chapter, Segment.chapter_id == Chapter.id).where(Segment.book_id == book.id)
+    if chapter is not None:
+        query = query.where(Chapter.key == chapter)
+    if obsolete is not None:
+        query = query.where(Segment.obsolete == obsolete)
+    return [segment_view(s, key) for s, key in session.execute(query.order_by(Segment.position, Segment.id))]
+
+
+def translations(session: Session, book: Book, lang: str, *, chapter: str | None = None) -> dict[str, TranslationView]:
+    """uid → translation in ``lang`` (segments never drafted or edited in it are absent)."""
+    query = (select(Translation, Segment.uid).join(Segment, Translation.segment_id == Segment.id)
+             .where(Translation.book_id == book.id, Translation.lang == lang))
+    if chapter is not None:
+        query = query.join(Chapter, Segment.chapter_id == Chapter.id).where(Chapter.key == chapter)
+    return {uid: translation_view(t, uid) for t, uid in session.execute(query)}
+
+
+def translation_rows(store: Store, session: Session, book: Book, lang: str, uids: list[str], *, lock: bool = True) -> dict[str, Translation]:
+    """The translation rows of ``uids`` in ``lang``, created empty where missing, locked for update."""
+    ids = dict(session.execute(select(Segment.uid, Segment.id).where(Segment.book_id == book.id, Segment.uid.in_(uids))).all()) if len(uids) < 900 \
+        else {u: i for u, i in session.execute(select(Segment.uid, Segment.id).where(Segment.book_id == book.id)) if u in set(uids)}
+    store.insert_ignore(session, Translation, [
+        {"book_id": book.id, "segment_id": sid, "lang": lang, "text": "", "state": "empty", "version": 0, "origin": "machine",
+         "engine": "", "changed_by": "", "note": "", "suggestion": "", "suggestion_engine": "", "machine_draft": "", "machine_engine": "", "qa": []}
+        for sid in ids.values()
+    ], ["segment_id", "lang"])
+    by_id = {sid: uid for uid, sid in ids.items()}
+    query = select(Translation).where(Translation.book_id == book.id, Translation.lang == lang)
+    if len(ids) < 900:
+        query = query.where(Translation.segment_id.in_(list(ids.values())))
+    if lock:
+        query = query.with_for_update()
+    return {by_id[t.segment_id]: t for t in session.scalars(query) if t.segment_id in by_id}
