@@ -58,4 +58,4 @@ sample: $(STAMP)
 	$(PY) tests/data/make_fixtures.py
 
 clean:
-	rm -rf $(VENV) outputs/*/
+	rm -rf $(VENV) outputs/*/ tarjoman.sqlite tarjoman.sqlite-wal tarjoman.sqlite-shm

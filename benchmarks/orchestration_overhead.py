@@ -48,7 +48,7 @@ def prepare(root: Path, model: str) -> None:
     from tarjoman.engines import GenerationSettings, load_engine
     from tarjoman.manuscript import extract
     from tarjoman.project import Project
-    from tarjoman.review import accept_drafts
+    from tarjoman.queue import accept_drafts
 
     (root / "sources").mkdir(parents=True)
     shutil.copy(REPO / "sources" / "sample.docx", root / "sources")
@@ -56,7 +56,7 @@ def prepare(root: Path, model: str) -> None:
     extract(root / "sources" / "sample.docx", Project(root), book="sample")
     draft_book(Project(root), "sample", ["ar", "en", "fr", "ur"], load_engine(model, settings=GenerationSettings(num_beams=1)))
     for lang in ("ar", "en", "fr", "ur"):
-        accept_drafts(root / "outputs" / "sample", lang, "benchmark")
+        accept_drafts(Project(root), "sample", lang, "benchmark")
 
 
 def main() -> None:

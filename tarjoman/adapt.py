@@ -103,20 +103,17 @@ Progress = Callable[[dict], None]
 # --- data ---------------------------------------------------------------------------------
 
 def approved_pairs(project: Project, book: str, langs: list[str], chapters: set[str] | None = None) -> list[Pair]:
-    """Every approved (not fuzzy, not empty, not carried over) entry of ``book`` in ``langs``."""
-    from .review import read_entries
+    """Every approved (not carried over) translation of ``book`` in ``langs``, from the review store."""
+    from .queue import approved_translations
 
-    folder = project.book_dir(book) / "review"
-    if not folder.is_dir():
-        raise ProjectError(f"book {book!r} has no review files; draft and review it first", path=folder)
+    if not project.manuscript_path(book).is_file():
+        raise ProjectError(f"book {book!r} has no review files: it was never extracted; extract, draft and review it first", path=project.manuscript_path(book))
     pairs = []
-    for path in sorted(folder.glob("*/*.po")):
-        lang, chapter = path.stem, path.parent.name
-        if lang not in langs or (chapters is not None and chapter not in chapters):
+    for chapter, lang, segment, translation in approved_translations(project, book, langs):
+        if chapters is not None and chapter not in chapters:
             continue
-        for entry in read_entries(path):
-            if entry.approved and not entry.carried and entry.msgstr.strip() != entry.msgid.strip():
-                pairs += _line_pairs(entry.msgid, entry.msgstr, lang, f"{book}/{chapter}", detect_language(entry.msgid, "fa") or "fa")
+        if translation.origin != "carried" and translation.text.strip() != segment.source.strip():
+            pairs += _line_pairs(segment.source, translation.text, lang, f"{book}/{chapter}", detect_language(segment.source, "fa") or "fa")
     return pairs
 
 

@@ -8,14 +8,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from .cache import DraftCache
 from .drafting import Draft, DraftOptions, LanguageReport, Progress, draft_language
 from .engines import Engine
-from .errors import ProjectError
+from .errors import ProjectError, ReviewFileError
 from .glossary import load_termbase
-from .manuscript import Manuscript, load_manuscript
 from .project import Project
-from .review import load_previous, write_chapter
+from .queue import BookSegments, import_files, unimported_files, write_views
+from .store import DraftIn
+from .store.cache import DraftCache
+from .store.core import require_book, segments, translations
+from .store.translations import record_drafts
 
 
 @contextmanager
@@ -47,6 +49,37 @@ class DraftResult:
     signature: str
 
 
+_ORIGIN = {"machine": "machine", "cache": "machine", "carried": "carried", "approved": "tm"}
+
+
+def _record(store, book: str, lang: str, drafts: list[Draft], signature: str) -> None:
+    record_drafts(store, book, lang, [DraftIn(d.unit, d.text, _ORIGIN[d.origin], signature if d.origin in ("machine", "cache") else "")
+                                      for d in drafts if d.origin != "approved" or d.text])
+
+
+def _approved_texts(store, book: str, lang: str) -> dict[str, str]:
+    """Source sentence → its approved translation anywhere in the book: never drafted again."""
+    with store.read() as session:
+        row = require_book(session, book)
+        sources = {s.uid: s.source for s in segments(session, row, obsolete=None)}
+        found = translations(session, row, lang)
+    approved: dict[str, str] = {}
+    for uid, t in sorted(found.items()):
+        if t.approved and uid in sources:
+            approved.setdefault(sources[uid], t.text)
+    return approved
+
+
+def _pending_reviews(project: Project, book: str, data, langs: list[str]) -> None:
+    """Take in what translators saved since the files were written, before any model time is
+    spent; a file that cannot be taken in stops the draft (it is never written over)."""
+    result = import_files(project, book, data, langs, None)
+    if result.problems:
+        first = result.problems[0]
+        more = f" (and {len(result.problems) - 1} more; run `tarjoman review import {book}`)" if len(result.problems) > 1 else ""
+        raise ReviewFileError(first.message + more, path=first.path, where=f"line {first.line}" if first.line else None)
+
+
 def draft_book(
     project: Project,
     book: str,
@@ -56,30 +89,33 @@ def draft_book(
     options: DraftOptions | None = None,
     progress: Progress | None = None,
 ) -> DraftResult:
-    """Draft every chapter of an extracted book into ``targets`` and write the review files."""
-    manuscript: Manuscript = load_manuscript(project.manuscript_path(book))
-    book_dir = project.book_dir(book)
+    """Draft every chapter of an extracted book into ``targets``: drafts into the store, then the review files."""
     options = _with_terms(project, book, options)
+    book_dir = project.book_dir(book)
     with book_lock(book_dir, "drafting"):
-        cache = DraftCache(book_dir / "drafts.sqlite")
+        data = BookSegments.load(project, book)
         try:
-            drafts: dict[str, dict[str, Draft]] = {}
+            _pending_reviews(project, book, data, targets)
+            cache = DraftCache(data.store)
             reports = []
-            # Read (and check) every review file before any model time is spent.
-            previous = {lang: load_previous(book_dir, lang) for lang in targets}
+            signature = engine.signature_text()
             for target in targets:
-                approved = previous[target].approved_texts()
-                made, report = draft_language(manuscript, target, engine, cache, approved=approved, options=options, progress=progress)
-                drafts[target] = {d.unit: d for d in made}
+                approved = _approved_texts(data.store, book, target)
+                made, report = draft_language(data.manuscript, target, engine, cache, approved=approved, options=options, progress=progress)
+                _record(data.store, book, target, made, signature)
                 reports.append(report)
+            files, problems = write_views(project, book, data, targets, terms=options.terms)
         finally:
-            cache.close()
-        files = []
-        signature = engine.signature_text()
-        for chapter in manuscript.chapters:
-            units = list(chapter.units())
-            files += write_chapter(manuscript, book_dir, chapter.id, units, drafts, signature, previous, terms=options.terms)
+            data.store.close()
+    _raise_first(problems, book)
     return DraftResult(reports, files, signature)
+
+
+def _raise_first(problems, book: str) -> None:
+    if problems:
+        first = problems[0]
+        raise ReviewFileError(f"{first.message}; the drafts are in the store, this file was not rewritten (fix it and run `tarjoman review import {book}`)",
+                              path=first.path, where=f"line {first.line}" if first.line else None)
 
 
 def draft_chapter(
@@ -93,20 +129,20 @@ def draft_chapter(
     progress: Progress | None = None,
 ) -> LanguageReport:
     """Draft one chapter into one language and write its review file: the grain of a Prefect task."""
-    manuscript = load_manuscript(project.manuscript_path(book))
-    if chapter_id not in {c.id for c in manuscript.chapters}:
-        raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
     book_dir = project.book_dir(book)
     options = _with_terms(project, book, options)
     with book_lock(book_dir, "drafting", shared=True), book_lock(book_dir, f"drafting {chapter_id}/{lang}", name=f".lock-{chapter_id}-{lang}"):
-        previous = load_previous(book_dir, lang, writing={chapter_id})
-        cache = DraftCache(book_dir / "drafts.sqlite")
+        data = BookSegments.load(project, book)
         try:
-            made, report = draft_language(manuscript, lang, engine, cache, approved=previous.approved_texts(), options=options, progress=progress, chapters={chapter_id})
+            if chapter_id not in data.chapters:
+                raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
+            made, report = draft_language(data.manuscript, lang, engine, DraftCache(data.store), approved=_approved_texts(data.store, book, lang),
+                                          options=options, progress=progress, chapters={chapter_id})
+            _record(data.store, book, lang, made, engine.signature_text())
+            _, problems = write_views(project, book, data, [lang], chapters=[chapter_id], terms=options.terms)
         finally:
-            cache.close()
-        chapter = next(c for c in manuscript.chapters if c.id == chapter_id)
-        write_chapter(manuscript, book_dir, chapter_id, list(chapter.units()), {lang: {d.unit: d for d in made}}, engine.signature_text(), {lang: previous}, terms=options.terms)
+            data.store.close()
+    _raise_first(problems, book)
     return report
 
 
@@ -120,15 +156,13 @@ class PublishResult:
 
 
 def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False) -> PublishResult:
-    """Build and check ``outputs/<book>/epub/<book>.<lang>[.bilingual].epub`` from the reviewed translations."""
+    """Build and check ``outputs/<book>/epub/<book>.<lang>[.bilingual].epub`` from the store."""
     from .edition import build_edition
     from .epub import render_epub
-    from .queue import import_reviews
 
     book_dir = project.book_dir(book)
-    with book_lock(book_dir, "publishing"):
-        problems = [str(p) for p in import_reviews(project, book, [lang]).problems]
+    with book_lock(book_dir, "publishing", name=".lock-publish"):
         edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
         name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"
         path = render_epub(edition, book_dir / "epub" / name)
-    return PublishResult(path, lang, draft, edition.untranslated, problems)
+    return PublishResult(path, lang, draft, edition.untranslated, unimported_files(project, book, [lang]))

@@ -90,18 +90,115 @@ def review() -> None:
     pass
 
 
-@review.command("import", help="Validate every reviewed PO file of BOOK and keep a good copy of each valid one.")
+@review.command("import", help="Apply what translators changed in BOOK's PO files to the review store, entry by entry, in one transaction.")
 @click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to import: comma-separated, or 'all'.")
+@click.option("--by", help="Who made the changes; default the file's Last-Translator, $TARJOMAN_USER or the login name.")
 @click.pass_obj
-def review_import(project: Project, book: str) -> None:
+def review_import(project: Project, book: str, langs: str, by: str | None) -> None:
+    from .languages import parse_targets
     from .queue import import_reviews
 
-    result = import_reviews(project, book)
-    click.echo(f"imported {len(result.imported)} review files")
+    result = import_reviews(project, book, parse_targets(langs), who=by)
+    click.echo(f"imported {len(result.imported)} review files: {result.applied} changes applied, {len(result.conflicts)} conflicts"
+               + (f" ({result.unchanged_files} files unchanged since they were written)" if result.unchanged_files else ""))
+    for conflict in result.conflicts:
+        click.echo(f"  {conflict}; resolve with `tarjoman review resolve {book} {conflict.id} --take store|theirs`", err=True)
+    for notice in result.notices:
+        click.echo(f"  {notice}", err=True)
     if result.problems:
         for problem in result.problems:
             click.echo(f"  {problem}", err=True)
-        raise ReviewFileError(f"{len(result.problems)} problems in review files; fix them and import again (the last good copies are kept)", path=project.book_dir(book) / "review")
+        raise ReviewFileError(f"{len(result.problems)} problems in review files; nothing from those files was applied (fix them and import again)",
+                              path=project.book_dir(book) / "review")
+
+
+@review.command("export", help="Write BOOK's review files (POT and PO per chapter and language) from the review store.")
+@click.argument("book")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to write: comma-separated, or 'all'.")
+@click.pass_obj
+def review_export(project: Project, book: str, langs: str) -> None:
+    from .languages import parse_targets
+    from .queue import export_reviews
+
+    written, problems = export_reviews(project, book, parse_targets(langs))
+    click.echo(f"wrote {len(written)} review files under {project.book_dir(book) / 'review'}")
+    for problem in problems:
+        click.echo(f"  not rewritten: {problem}", err=True)
+    if problems:
+        raise ReviewFileError(f"{len(problems)} review files hold changes that cannot be imported; fix them first", path=project.book_dir(book) / "review")
+
+
+@review.command("conflicts", help="List BOOK's conflicts: changes kept aside because someone else changed the same translation first.")
+@click.argument("book")
+@click.option("--all", "everything", is_flag=True, help="Also list resolved conflicts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the conflicts as JSON.")
+@click.pass_obj
+def review_conflicts(project: Project, book: str, everything: bool, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from .project_store import open_book
+    from .store.translations import conflicts
+
+    store, _ = open_book(project, book)
+    try:
+        found = conflicts(store, book, open_only=not everything)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in found], ensure_ascii=False, default=str))
+        return
+    for c in found:
+        state = f"resolved ({c.resolution})" if c.resolved_at else "open"
+        click.echo(f"  #{c.id} {state}  {c.chapter} {c.uid} {c.lang}  {c.where}\n      store: «{c.current_text}»\n      {c.who}: «{c.theirs_text}»")
+    click.echo(f"{len(found)} conflicts")
+
+
+@review.command("resolve", help="Resolve conflict ID of BOOK: keep the store's text, or take the one that was kept aside.")
+@click.argument("book")
+@click.argument("conflict_id", type=int)
+@click.option("--take", type=click.Choice(["store", "theirs"]), required=True, help="Which text stands.")
+@click.option("--by", help="Who decides; default $TARJOMAN_USER or the login name.")
+@click.pass_obj
+def review_resolve(project: Project, book: str, conflict_id: int, take: str, by: str | None) -> None:
+    from .project_store import open_book, who_am_i
+    from .queue import export_reviews
+    from .store.translations import resolve
+
+    store, _ = open_book(project, book)
+    try:
+        conflict = resolve(store, book, conflict_id, take=take, who=who_am_i(by))
+    finally:
+        store.close()
+    export_reviews(project, book, [conflict.lang])
+    click.echo(f"conflict #{conflict.id} resolved: {conflict.resolution}")
+
+
+@cli.command(help="The history of BOOK's translations: every change, who made it, when, old → new, and why.")
+@click.argument("book")
+@click.argument("segment", required=False)
+@click.option("--lang", default=None, help="Only this language.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.pass_obj
+def history(project: Project, book: str, segment: str | None, lang: str | None, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from .project_store import open_book
+    from .store.translations import history as store_history
+
+    store, _ = open_book(project, book)
+    try:
+        changes = store_history(store, book, uid=segment, lang=lang)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in changes], ensure_ascii=False, default=str))
+        return
+    for c in changes:
+        what = c.term and f"term «{c.term}»" or f"{c.uid} {c.lang}"
+        click.echo(f"  {c.at:%Y-%m-%d %H:%M:%S}  {c.action:<8} {what}  v{c.version}  {c.who}: «{c.old_text[:50]}» → «{c.new_text[:50]}»"
+                   + (f" [{c.old_state} → {c.new_state}]" if c.old_state != c.new_state else "") + (f"  ({c.why})" if c.why else ""))
+    click.echo(f"{len(changes)} changes")
 
 
 @review.command("export-tmx", help="Write the approved translations of BOOK as a TMX file for other CAT tools.")
@@ -333,7 +430,7 @@ def publish(project: Project, book: str, langs: str, draft: bool, bilingual: boo
     for lang in parse_targets(langs):
         result = publish_book(project, book, lang, draft=draft, bilingual=bilingual)
         for problem in result.review_problems:
-            click.echo(f"  review file not imported (its last good copy was used): {problem}", err=True)
+            click.echo(f"  {problem}", err=True)
         note = " (DRAFT)" if draft else ""
         if result.untranslated:
             note += f", {result.untranslated} sentences left in Persian"

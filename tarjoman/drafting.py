@@ -16,13 +16,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .cache import DraftCache, draft_key
+from .cache import draft_key
 from .engines import Engine
 from .finishing import finish
 from .glossary import TermBase, TermBinder, cache_part, is_rendered
 from .manuscript import Manuscript, Segment
+
+if TYPE_CHECKING:
+    from .store.cache import DraftCache
 
 ORIGINS = ("approved", "carried", "cache", "machine")
 _WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -71,7 +74,7 @@ def draft_language(
     manuscript: Manuscript,
     target: str,
     engine: Engine,
-    cache: DraftCache,
+    cache: "DraftCache",
     *,
     approved: dict[str, str] | None = None,
     options: DraftOptions | None = None,

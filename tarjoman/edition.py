@@ -14,9 +14,9 @@ from pathlib import Path
 from . import __version__
 from .errors import EpubError
 from .languages import language
-from .manuscript import Chapter, Image, Manuscript, Paragraph, load_manuscript
+from .manuscript import Chapter, Image, Manuscript, Paragraph
 from .project import Project
-from .review import translations
+from .qa import approval_problem
 
 CREDITS = {
     "en": {"translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "made": "Made with"},
@@ -69,19 +69,25 @@ class Edition:
 
 
 class _Translator:
-    """Looks up each paragraph's translation, counting what is not approved."""
+    """Looks up each paragraph's translation, counting what is not approved and refusing
+    approved text that cannot be published."""
 
-    def __init__(self, book_dir: Path, chapter: Chapter, lang: str):
+    def __init__(self, found: dict[str, tuple[str, bool]], chapter: Chapter, lang: str):
         self.chapter = chapter
         self.lang = lang
-        self.found = translations(book_dir, chapter.id, lang, list(chapter.units()))
+        self.found = found
         self.unapproved = 0
         self.untranslated = 0
+        self.refused: list[str] = []
 
     def block(self, paragraph: Paragraph, kind: str | None = None) -> Block:
         texts, notes, langs = [], [], []
         for unit in self.chapter.paragraph_units(paragraph):
             text, approved = self.found.get(unit.id, ("", False))
+            reason = approval_problem(unit.text, text, self.lang, unit.lang) if approved else None
+            if reason:
+                self.refused.append(f"{self.chapter.id} {unit.id} «{unit.text[:40]}»: {reason}")
+                text, approved = ("", False)
             if not approved:
                 self.unapproved += 1
             if not text:
@@ -122,15 +128,30 @@ def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dic
     }
 
 
+def _store_translations(project: Project, book: str, lang: str, draft: bool) -> tuple[Manuscript, dict[str, tuple[str, bool]]]:
+    """The manuscript, and unit ID → (text, approved) from the store: approved translations, and for a
+    draft edition machine drafts too."""
+    from .project_store import open_book
+    from .store.core import require_book, translations
+
+    store, manuscript = open_book(project, book)
+    try:
+        with store.read() as session:
+            found = translations(session, require_book(session, book), lang)
+    finally:
+        store.close()
+    return manuscript, {uid: (t.text, t.approved) for uid, t in found.items() if t.text and (t.approved or draft)}
+
+
 def build_edition(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False) -> Edition:
     """Assemble the ``lang`` edition; without ``draft``, refuse while anything is unapproved."""
     language(lang)
-    manuscript = load_manuscript(project.manuscript_path(book))
+    manuscript, found = _store_translations(project, book, lang, draft)
     book_dir = project.book_dir(book)
-    chapters, pending, untranslated, title = [], [], 0, None
+    chapters, pending, refused, untranslated, title = [], [], [], 0, None
     note_numbers: dict[str, int] = {}
     for chapter in manuscript.chapters:
-        t = _Translator(book_dir, chapter, lang)
+        t = _Translator(found, chapter, lang)
         blocks = [t.block(p, "figure" if p.images and not p.segments else None) for p in chapter.paragraphs]
         notes = []
         for note in chapter.footnotes:
@@ -145,6 +166,10 @@ def build_edition(project: Project, book: str, lang: str, *, draft: bool = False
         if t.unapproved:
             pending.append(f"{chapter.id}: {t.unapproved} of {sum(1 for _ in chapter.units())}")
         untranslated += t.untranslated
+        refused += t.refused
+    if refused and not draft:
+        raise EpubError(f"{len(refused)} approved translations in {lang} cannot be published: " + "; ".join(refused[:10])
+                        + (" …" if len(refused) > 10 else "") + "; correct them in the review files or the desk", path=book_dir / "review")
     if pending and not draft:
         raise EpubError(
             f"not every sentence is approved in {lang} ({'; '.join(pending)}); finish the review, or publish with --draft",

@@ -9,6 +9,7 @@ repetition loops, wrong punctuation) and what a tired reviewer misses.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ _TO_LATIN = str.maketrans(PERSIAN_DIGITS + ARABIC_DIGITS, LATIN_DIGITS * 2)
 _NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # Plausible translation/source length ratios (characters) outside which a draft is suspect.
 LENGTH_BOUNDS = {"en": (0.4, 3.0), "fr": (0.45, 3.3), "ar": (0.4, 2.6), "ur": (0.45, 3.0)}
 
@@ -150,3 +152,25 @@ def check_entry(source: str, target: str, lang: str, *, carried: bool = False, g
     for check in _ALL:
         findings += check(source, target, lang, carried, glossary)
     return findings
+
+
+BLOCKING = (_untranslated,)  # checks whose findings keep an approved translation out of a book
+
+
+def invisible(text: str) -> bool:
+    """Nothing a reader would see: empty, spaces, or only format marks (ZWNJ, RLM, BOM …)."""
+    return not any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
+
+
+def approval_problem(source: str, text: str, lang: str, source_lang: str = "fa") -> str | None:
+    """Why ``text`` cannot stand as the approved ``lang`` translation of ``source``, or None."""
+    if invisible(text):
+        return "it is empty or only invisible characters"
+    # A quotation in another language (an Arabic verse) may stay as it is in any book; so may a date.
+    carried = source_lang in (lang, "") or source_lang != "fa" or not _LETTER.search(source)
+    if not carried and text.strip() == source.strip():
+        return "it is the Persian source itself, not a translation"
+    for check in BLOCKING:
+        for finding in check(source, text, lang, carried, None):
+            return f"{finding.check}: {finding.message}"
+    return None

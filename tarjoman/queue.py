@@ -1,157 +1,452 @@
-"""The review queue as a whole: import what translators saved, status, QA, post-edit metrics, TMX.
+"""The review queue over the store: PO files in and out, status, QA, post-edit metrics, TMX.
 
-Reviewed files are validated on import; the last good copy of each is kept in
-``outputs/<book>/reviewed/<chapter>/<lang>.po``, so a file a translator broke
-never destroys the work before it.
+PO files are the translators' exchange with the store. ``review import`` applies what changed
+in them, entry by entry, in one transaction; a file with any problem is refused whole (every
+problem reported as file:line) and changes nothing; an entry missing from a file is not a
+deletion. ``review export`` (and ``draft``) write them from the store, never over a file a
+translator saved since it was written without importing it first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import ReviewFileError
+from .errors import Problem, ReviewFileError
 from .files import write_atomic
 from .languages import TARGETS
-from .manuscript import Manuscript, load_manuscript
+from .manuscript import Manuscript
 from .metrics import chart_png, post_edit_score
 from .project import Project
-from .qa import check_entry
-from .review import Problem, read_entries, read_ledger, review_dir, snapshot, validate_po, write_findings
+from .project_store import open_book, open_store, who_am_i
+from .qa import approval_problem, check_entry
+from .review import FileInfo, catalog_language, po_path, read_entries, render_po, render_pot, review_dir, syntax_errors
+from .store import Edit, SegmentView, Store
+from .store import files as exchange
+from .store.core import require_book, segments as store_segments, translations as store_translations
+from .store.translations import accept_drafts as store_accept, apply_edits, set_findings
 from .tmx import tmx_document
-
-
-def _review_files(book_dir: Path, manuscript: Manuscript, langs: list[str] | None = None):
-    """(chapter id or None for an unknown chapter, lang, path) for every PO file present."""
-    chapters = {c.id for c in manuscript.chapters}
-    for path in sorted((book_dir / "review").glob("*/*.po")):
-        lang = path.stem
-        if langs and lang not in langs:
-            continue
-        chapter = path.parent.name
-        yield (chapter if chapter in chapters else None), lang, path
 
 
 @dataclass
 class ImportResult:
-    imported: list[str]
-    problems: list[Problem]
+    imported: list[str]  # files whose changes were applied (or had none)
+    problems: list[Problem]  # files refused, each problem with file and line
+    conflicts: list = field(default_factory=list)  # ConflictView: kept for a person to resolve
+    notices: list[str] = field(default_factory=list)  # deleted files, nothing applied
+    applied: int = 0
+    unchanged_files: int = 0
 
 
-def import_reviews(project: Project, book: str, langs: list[str] | None = None) -> ImportResult:
-    """Validate every review file (of ``langs``); keep a good copy of each valid one. Bad files are
-    reported, never applied."""
-    manuscript = load_manuscript(project.manuscript_path(book))
+def _relative(project: Project, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class BookSegments:
+    """One book's segments, read once per command."""
+
+    store: Store
+    manuscript: Manuscript
+    chapters: dict[str, list[SegmentView]]  # active segments per chapter, in order
+    obsolete: dict[str, list[SegmentView]]
+
+    @classmethod
+    def load(cls, project: Project, book: str) -> "BookSegments":
+        def before_revision(store: Store) -> None:
+            """Review files saved against the previous revision go in before it is replaced; those
+            that cannot are left for `review import` to report."""
+            import_files(project, book, cls.read(store, book, None), None, None)
+
+        store, manuscript = open_book(project, book, before_revision=before_revision)
+        return cls.read(store, book, manuscript)
+
+    @classmethod
+    def read(cls, store: Store, book: str, manuscript: Manuscript | None) -> "BookSegments":
+        chapters: dict[str, list[SegmentView]] = {c.id: [] for c in manuscript.chapters} if manuscript else {}
+        obsolete: dict[str, list[SegmentView]] = {}
+        with store.read() as session:
+            for segment in store_segments(session, require_book(session, book), obsolete=None):
+                (obsolete.setdefault(segment.chapter, []) if segment.obsolete else chapters.setdefault(segment.chapter, [])).append(segment)
+        return cls(store, manuscript, chapters, obsolete)
+
+
+def _parse(path: Path, segments: list[SegmentView], lang: str, recorded: dict) -> tuple[list[Edit], list[Problem]]:
+    """The edits a reviewed file brings, or its problems (then nothing of it is applied)."""
+    problems = syntax_errors(path)
+    if problems:
+        return [], problems
+    try:
+        entries = read_entries(path)
+        declared = catalog_language(path)
+    except ReviewFileError as exc:
+        line = int(exc.where.split()[-1]) if exc.where and exc.where.split()[-1].isdigit() else 0
+        return [], [Problem(str(path), line, exc.detail)]
+    if declared and declared.replace("-", "_").split("_")[0] != lang:
+        problems.append(Problem(str(path), 0, f"the header says Language: {declared}, but the file is {lang}.po"))
+    by_uid = {s.uid: s for s in segments}
+    by_key = {(s.msgctxt, s.source): s for s in segments}
+    contexts = {s.msgctxt for s in segments}
+    seen: set[str] = set()
+    edits = []
+    for entry in entries:
+        if entry.obsolete:
+            continue
+        segment = by_uid.get(entry.uid) if entry.uid else None
+        if segment is None or segment.source != entry.msgid or segment.msgctxt != entry.msgctxt:
+            segment = by_key.get((entry.msgctxt, entry.msgid))
+        where = f"{path}:{entry.line}"
+        if segment is None:
+            if entry.msgid not in {s.source for s in segments}:
+                problems.append(Problem(str(path), entry.line, "msgid does not match any sentence of the chapter: the source text was edited here (edit the manuscript instead)"))
+            elif entry.msgctxt not in contexts:
+                problems.append(Problem(str(path), entry.line, f"msgctxt {entry.msgctxt!r} was edited"))
+            continue
+        if segment.uid in seen:
+            problems.append(Problem(str(path), entry.line, "this entry appears twice"))
+            continue
+        seen.add(segment.uid)
+        if entry.approved:
+            reason = approval_problem(segment.source, entry.msgstr, lang, segment.lang)
+            if reason:
+                problems.append(Problem(str(path), entry.line, f"approved translation refused: {reason}"))
+                continue
+        if entry.msgstr:
+            written = entry.version if entry.uid == segment.uid else None
+            edits.append(Edit(segment.uid, entry.msgstr, "approved" if entry.approved else "draft", written, where, entry.tcomment,
+                              known_version=recorded.get(segment.uid), source=str(path)))
+    missing = len(segments) - len(seen)
+    if missing and not problems:
+        problems.append(Problem(str(path), 0, f"has {len(seen)} of the chapter's {len(segments)} sentences (cut short, or saved with only its header?); "
+                                              f"nothing in it was applied and the store keeps every translation; `tarjoman review export` writes it again"))
+    return edits, problems
+
+
+def import_files(project: Project, book: str, data: BookSegments, langs: list[str] | None, who: str | None) -> ImportResult:
+    result = ImportResult([], [])
     book_dir = project.book_dir(book)
-    units = {c.id: list(c.units()) for c in manuscript.chapters}
-    imported, problems = [], []
-    for chapter, lang, path in _review_files(book_dir, manuscript, langs):
-        if chapter is None:
-            problems.append(Problem(str(path), 0, f"chapter {path.parent.name} is no longer in the manuscript; its translations are kept here, not imported"))
+    present = sorted((book_dir / "review").glob("*/*.po"))
+    records = exchange.written(data.store, [_relative(project, p) for p in present])
+    edits: dict[str, list[Edit]] = {}
+    accepted: list[tuple[Path, str, bytes]] = []
+    translators: list[str] = []
+    for path in present:
+        chapter, lang = path.parent.name, path.stem
+        if langs and lang not in langs:
+            continue
+        if chapter not in data.chapters:
+            result.problems.append(Problem(str(path), 0, f"chapter {chapter} is no longer in the manuscript; its translations are kept here, not imported"))
             continue
         if lang not in TARGETS:
-            problems.append(Problem(str(path), 0, f"{lang}.po is not a target language ({', '.join(TARGETS)})"))
+            result.problems.append(Problem(str(path), 0, f"{lang}.po is not a target language ({', '.join(TARGETS)})"))
             continue
-        found = validate_po(path, units[chapter], lang)
-        if found:
-            problems += found
+        raw = path.read_bytes()
+        sha, versions = records.get(_relative(project, path), ("", {}))
+        if sha == _sha(raw):
+            result.unchanged_files += 1
+            result.imported.append(str(path))
             continue
-        snapshot(path, book_dir / "reviewed" / chapter / f"{lang}.po")
-        imported.append(str(path))
-    return ImportResult(imported, problems)
+        found, problems = _parse(path, data.chapters[chapter], lang, versions)
+        if problems:
+            result.problems += problems
+            continue
+        edits.setdefault(lang, []).extend(found)
+        accepted.append((path, lang, raw))
+        translators.append(_last_translator(path))
+    if edits:
+        who = who or next((t for t in translators if t), None)
+        outcome = apply_edits(data.store, book, edits, who=who_am_i(who))
+        result.applied, result.conflicts = outcome.applied, outcome.conflicts
+    for path, lang, raw in accepted:
+        versions = {uid: v for (_, uid), v in _versions(data, book, lang, path.parent.name).items()}
+        exchange.record_written(data.store, _relative(project, path), _sha(raw), versions)
+        result.imported.append(str(path))
+    return result
+
+
+def _versions(data: BookSegments, book: str, lang: str, chapter: str) -> dict[tuple[str, str], int]:
+    with data.store.read() as session:
+        found = store_translations(session, require_book(session, book), lang, chapter=chapter)
+    return {(lang, uid): t.version for uid, t in found.items()}
+
+
+_MACHINE_TRANSLATOR = "Tarjoman machine draft"
+
+
+def _last_translator(path: Path) -> str:
+    try:
+        from .review import read_po
+
+        name = read_po(path).metadata.get("Last-Translator", "").strip()
+    except ReviewFileError:
+        return ""
+    return "" if not name or name.startswith(_MACHINE_TRANSLATOR) or name.upper().startswith("FULL NAME") else name
+
+
+def import_reviews(project: Project, book: str, langs: list[str] | None = None, *, who: str | None = None) -> ImportResult:
+    """Apply what translators changed in the PO files of ``book`` (of ``langs``)."""
+    data = BookSegments.load(project, book)
+    try:
+        result = import_files(project, book, data, langs, who)
+        for chapter in data.chapters:
+            for lang in langs or TARGETS:
+                path = po_path(project.book_dir(book), chapter, lang)
+                if not path.exists() and _drafted(data, book, lang):
+                    result.notices.append(f"{path} is missing: its translations are safe in the store; `tarjoman review export {book}` writes it again")
+        return result
+    finally:
+        data.store.close()
+
+
+def _drafted(data: BookSegments, book: str, lang: str) -> bool:
+    with data.store.read() as session:
+        return bool(store_translations(session, require_book(session, book), lang))
+
+
+# --- writing the views --------------------------------------------------------------
+
+
+def _file_info(data: BookSegments, translations: dict) -> FileInfo:
+    people = [t for t in translations.values() if t.origin in ("translator", "import") and t.changed_at]
+    latest = max(people, key=lambda t: t.changed_at, default=None)
+    engines = Counter(t.engine for t in translations.values() if t.origin == "machine" and t.engine)
+    m = data.manuscript
+    return FileInfo(m.book, m.source_sha256, str(m.provenance.get("segmenter", "")), engines.most_common(1)[0][0] if engines else "",
+                    latest.changed_by if latest else "", latest.changed_at if latest else None)
+
+
+def _hints(terms, lang: str):
+    if terms is None:
+        return None
+    binder = terms.binder(lang)
+    return lambda source: [f"glossary: {t} → {r}" for t, r in binder.applied(source)]
+
+
+def write_views(project: Project, book: str, data: BookSegments, langs: list[str], *, chapters: list[str] | None = None, terms=None) -> tuple[list[Path], list[Problem]]:
+    """Write the POT and the PO files of ``langs`` from the store. A file changed since the store
+    last wrote it is imported first; one that cannot be imported is left as it is, and reported."""
+    book_dir = project.book_dir(book)
+    written, problems = [], []
+    for chapter in chapters or list(data.chapters):
+        segments = data.chapters.get(chapter, [])
+        if not segments and not data.obsolete.get(chapter):
+            continue
+        pot = review_dir(book_dir, chapter) / f"{chapter}.pot"
+        write_atomic(pot, render_pot(FileInfo(book, data.manuscript.source_sha256, str(data.manuscript.provenance.get("segmenter", ""))), segments))
+        written.append(pot)
+        for lang in langs:
+            path = po_path(book_dir, chapter, lang)
+            found = _write_view(project, book, data, chapter, lang, path, _hints(terms, lang))
+            (problems.extend(found) if found else written.append(path))
+    return written, problems
+
+
+def _write_view(project: Project, book: str, data: BookSegments, chapter: str, lang: str, path: Path, hints) -> list[Problem]:
+    relative = _relative(project, path)
+    for _attempt in range(3):
+        raw = path.read_bytes() if path.exists() else None
+        sha, _ = exchange.written(data.store, [relative]).get(relative, ("", {}))
+        if raw is not None and _sha(raw) != sha:
+            result = _import_one(project, book, data, path, lang)
+            if result.problems:
+                return result.problems
+        with data.store.read() as session:
+            found = store_translations(session, require_book(session, book), lang, chapter=chapter)
+        text, versions = render_po(_file_info(data, found), lang, data.chapters[chapter], found, data.obsolete.get(chapter, []), hints)
+        now = path.read_bytes() if path.exists() else None
+        if now != raw:
+            continue  # a translator saved it while we worked: import that first
+        write_atomic(path, text)
+        exchange.record_written(data.store, relative, _sha(text.encode("utf-8")), versions)
+        return []
+    return [Problem(str(path), 0, "kept changing while Tarjoman tried to rewrite it; import it when it is saved")]
+
+
+def _import_one(project: Project, book: str, data: BookSegments, path: Path, lang: str) -> ImportResult:
+    records = exchange.written(data.store, [_relative(project, path)])
+    _, versions = records.get(_relative(project, path), ("", {}))
+    edits, problems = _parse(path, data.chapters[path.parent.name], lang, versions)
+    result = ImportResult([], problems)
+    if not problems and edits:
+        outcome = apply_edits(data.store, book, {lang: edits}, who=who_am_i(_last_translator(path) or None))
+        result.applied, result.conflicts = outcome.applied, outcome.conflicts
+    return result
+
+
+def export_reviews(project: Project, book: str, langs: list[str] | None = None, *, terms=None) -> tuple[list[Path], list[Problem]]:
+    """``review export``: rewrite every review file of ``book`` from the store."""
+    if terms is None:
+        from .glossary import load_termbase
+
+        terms = load_termbase(project, book)
+    data = BookSegments.load(project, book)
+    try:
+        drafted = [lang for lang in (langs or TARGETS) if _drafted(data, book, lang)]
+        return write_views(project, book, data, drafted, terms=terms)
+    finally:
+        data.store.close()
+
+
+# --- status, QA, metrics, TMX --------------------------------------------------------
 
 
 def book_status(project: Project, book: str) -> list[dict]:
     """Per chapter and language: units, approved, fuzzy, untranslated, with QA findings, percent approved."""
-    manuscript = load_manuscript(project.manuscript_path(book))
-    book_dir = project.book_dir(book)
+    data = BookSegments.load(project, book)
+    try:
+        with data.store.read() as session:
+            row = require_book(session, book)
+            by_lang = {lang: store_translations(session, row, lang) for lang in TARGETS}
+    finally:
+        data.store.close()
     rows = []
-    for chapter in manuscript.chapters:
-        total = sum(1 for _ in chapter.units())
+    for chapter, segments in data.chapters.items():
+        total = len(segments)
         for lang in TARGETS:
-            path = review_dir(book_dir, chapter.id) / f"{lang}.po"
-            if not path.exists():
-                rows.append(dict(chapter=chapter.id, lang=lang, total=total, approved=0, fuzzy=0, untranslated=total, qa=0, percent=0.0, drafted=False))
-                continue
-            entries = [e for e in read_entries(path) if not e.obsolete]
-            approved = sum(e.approved for e in entries)
-            fuzzy = sum(1 for e in entries if e.fuzzy and e.msgstr)
+            found = [by_lang[lang].get(s.uid) for s in segments]
+            found = [t for t in found if t is not None]
+            approved = sum(t.approved for t in found)
+            fuzzy = sum(t.fuzzy for t in found)
             rows.append(dict(
-                chapter=chapter.id, lang=lang, total=total, approved=approved, fuzzy=fuzzy,
-                untranslated=total - approved - fuzzy, qa=sum(1 for e in entries if e.qa),
-                percent=round(100 * approved / total, 1) if total else 100.0, drafted=True,
+                chapter=chapter, lang=lang, total=total, approved=approved, fuzzy=fuzzy, untranslated=total - approved - fuzzy,
+                qa=sum(1 for t in found if t.qa), percent=round(100 * approved / total, 1) if total else 100.0,
+                drafted=any(t.version > 0 for t in found),
             ))
     return rows
 
 
 def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary: dict[str, dict[str, str]] | None = None) -> list[dict]:
-    """Check every translated entry, write the findings into the PO comments, and return them.
+    """Check every translation, keep the findings in the store (and so in the PO comments), return them.
     ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
-    if glossary is None:
-        from .glossary import load_termbase
+    from .glossary import load_termbase
 
-        terms = load_termbase(project, book)
+    terms = load_termbase(project, book)
+    if glossary is None:
         glossary = {lang: terms.renderings(lang) for lang in TARGETS}
-    manuscript = load_manuscript(project.manuscript_path(book))
-    book_dir = project.book_dir(book)
+    data = BookSegments.load(project, book)
     report = []
-    for chapter, lang, path in _review_files(book_dir, manuscript, langs or list(TARGETS)):
-        if chapter is None:
-            continue
-        findings = {}
-        for entry in read_entries(path):
-            if entry.obsolete:
+    try:
+        with data.store.read() as session:
+            row = require_book(session, book)
+            by_lang = {lang: store_translations(session, row, lang) for lang in langs or TARGETS}
+        for lang, found in by_lang.items():
+            if not found:
                 continue
-            found = check_entry(entry.msgid, entry.msgstr, lang, carried=entry.carried, glossary=(glossary or {}).get(lang))
-            findings[(entry.msgctxt, entry.msgid)] = [str(f) for f in found]
-            for finding in found:
-                report.append(dict(chapter=chapter, lang=lang, line=entry.line, check=finding.check, message=finding.message, source=entry.msgid, approved=entry.approved))
-        write_findings(path, findings)
-    write_atomic(book_dir / "qa.json", json.dumps(report, ensure_ascii=False, indent=1))
+            findings: dict[str, list[str]] = {}
+            for chapter, segments in data.chapters.items():
+                for segment in segments:
+                    t = found.get(segment.uid)
+                    if t is None:
+                        continue
+                    results = check_entry(segment.source, t.text, lang, carried=t.origin == "carried", glossary=glossary.get(lang))
+                    findings[segment.uid] = [str(f) for f in results]
+                    report += [dict(chapter=chapter, lang=lang, segment=segment.uid, line=0, check=f.check, message=f.message,
+                                    source=segment.source, approved=t.approved) for f in results]
+            set_findings(data.store, book, lang, findings)
+        write_views(project, book, data, [lang for lang, found in by_lang.items() if found], terms=terms)
+    finally:
+        data.store.close()
+    _number_lines(project, book, report)
+    write_atomic(project.book_dir(book) / "qa.json", json.dumps(report, ensure_ascii=False, indent=1))
     return report
 
 
+def _number_lines(project: Project, book: str, report: list[dict]) -> None:
+    """The line of each finding's entry in its PO file, as translators see it."""
+    lines: dict[tuple[str, str], dict[str, int]] = {}
+    for finding in report:
+        key = (finding["chapter"], finding["lang"])
+        if key not in lines:
+            path = po_path(project.book_dir(book), *key)
+            lines[key] = {e.uid: e.line for e in read_entries(path) if e.uid} if path.exists() else {}
+        finding["line"] = lines[key].get(finding["segment"], 0)
+
+
 def post_edit_report(project: Project, book: str) -> tuple[list[dict], Path | None]:
-    """chrF/TER/BLEU of recorded drafts against approved translations, per chapter × language × engine."""
-    manuscript = load_manuscript(project.manuscript_path(book))
-    book_dir = project.book_dir(book)
+    """chrF/TER/BLEU of recorded machine drafts against approved translations, per chapter × language × engine."""
+    data = BookSegments.load(project, book)
+    try:
+        with data.store.read() as session:
+            row = require_book(session, book)
+            by_lang = {lang: store_translations(session, row, lang) for lang in TARGETS}
+    finally:
+        data.store.close()
     groups: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for chapter, lang, path in _review_files(book_dir, manuscript):
-        if chapter is None:
-            continue
-        ledger = read_ledger(book_dir, chapter, lang)
-        for entry in read_entries(path):
-            recorded = ledger.get(entry.msgid)
-            if entry.approved and recorded:
-                drafts, approved = groups.setdefault((chapter, lang, recorded["signature"]), ([], []))
-                drafts.append(recorded["draft"])
-                approved.append(entry.msgstr)
+    for chapter, segments in data.chapters.items():
+        for lang, found in by_lang.items():
+            for segment in segments:
+                t = found.get(segment.uid)
+                if t is not None and t.approved and t.machine_draft:
+                    drafts, approved = groups.setdefault((chapter, lang, t.machine_engine), ([], []))
+                    drafts.append(t.machine_draft)
+                    approved.append(t.text)
     rows = []
     for (chapter, lang, engine), (drafts, approved) in sorted(groups.items()):
-        score = post_edit_score(drafts, approved)
-        rows.append(dict(chapter=chapter, lang=lang, engine=engine, **asdict(score)))
+        rows.append(dict(chapter=chapter, lang=lang, engine=engine, **asdict(post_edit_score(drafts, approved))))
     chart = None
     if rows:
+        book_dir = project.book_dir(book)
         chart = book_dir / "post-edit.png"
         chart_png(rows, chart)
         write_atomic(book_dir / "post-edit.json", json.dumps(rows, ensure_ascii=False, indent=1))
     return rows, chart
 
 
+def approved_translations(project: Project, book: str, langs: list[str]) -> list[tuple[str, str, SegmentView, object]]:
+    """(chapter, lang, segment, translation) of every approved translation, in reading order."""
+    data = BookSegments.load(project, book)
+    try:
+        with data.store.read() as session:
+            row = require_book(session, book)
+            by_lang = {lang: store_translations(session, row, lang) for lang in langs}
+    finally:
+        data.store.close()
+    return [(chapter, lang, s, by_lang[lang][s.uid]) for lang in langs for chapter, segments in data.chapters.items()
+            for s in segments if s.uid in by_lang[lang] and by_lang[lang][s.uid].approved]
+
+
 def export_tmx(project: Project, book: str, out: Path, langs: list[str] | None = None) -> int:
     """Write approved translations as TMX; returns how many translation units were written."""
-    manuscript = load_manuscript(project.manuscript_path(book))
-    pairs = []
-    for chapter, lang, path in _review_files(project.book_dir(book), manuscript, langs):
-        if chapter is None:
-            continue
-        for entry in read_entries(path):
-            if entry.approved:
-                unit_id = hashlib.blake2b(f"{entry.msgctxt}|{entry.msgid}".encode(), digest_size=6).hexdigest()
-                pairs.append((f"{chapter}-{unit_id}", lang, entry.msgid, entry.msgstr))
+    pairs = [(f"{chapter}-{s.uid}", lang, s.source, t.text) for chapter, lang, s, t in approved_translations(project, book, langs or list(TARGETS))]
     if not pairs:
         raise ReviewFileError("no approved translations to export yet", path=project.book_dir(book) / "review")
     write_atomic(out, tmx_document(pairs))
     return len(pairs)
+
+
+def accept_drafts(project: Project, book: str, lang: str, who: str) -> int:
+    """Approve every draft of ``lang`` as it stands — what ``make demo`` does in place of a
+    translator; drafts that could not be published (empty, the Persian itself) are left."""
+    data = BookSegments.load(project, book)
+    try:
+        sources = {s.uid: s for segments in data.chapters.values() for s in segments}
+        accepted, _left = store_accept(data.store, book, lang, who=who,
+                                       acceptable=lambda uid, text: uid in sources and not approval_problem(sources[uid].source, text, lang, sources[uid].lang))
+        write_views(project, book, data, [lang])
+    finally:
+        data.store.close()
+    return accepted
+
+
+
+def unimported_files(project: Project, book: str, langs: list[str] | None = None) -> list[str]:
+    """Review files saved since the store last wrote or imported them: work not in the store yet."""
+    book_dir = project.book_dir(book)
+    present = [p for p in sorted((book_dir / "review").glob("*/*.po")) if not langs or p.stem in langs]
+    store = open_store(project)
+    try:
+        records = exchange.written(store, [_relative(project, p) for p in present])
+    finally:
+        store.close()
+    return [f"{p} was saved after the store last read it: run `tarjoman review import {book}` to take it in"
+            for p in present if records.get(_relative(project, p), ("",))[0] != _sha(p.read_bytes())]

@@ -22,7 +22,7 @@ REFERENCES = SAMPLE.parent / "sample.references.yaml"
 
 
 def approve_with_references(project, langs, chapters=None):
-    """Stand in for translators: each entry gets the team's reference translation, approved."""
+    """Stand in for translators: each entry gets the team's reference translation, approved and imported."""
     refs = {(e["fa"], lang): e[lang] for e in yaml.safe_load(REFERENCES.read_text()) for lang in langs if e.get(lang)}
     count = 0
     for path in sorted((project.book_dir("sample") / "review").glob("*/*.po")):
@@ -36,6 +36,9 @@ def approve_with_references(project, langs, chapters=None):
                     entry.flags.remove("fuzzy")
                 count += 1
         catalog.save(str(path))
+    from tarjoman.queue import import_reviews
+
+    assert not import_reviews(project, "sample").problems
     return count
 
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import SAMPLE
 
 from tarjoman.book import book_lock, draft_book
-from tarjoman.cache import DraftCache
+from tarjoman.store import Store
+from tarjoman.store.cache import DraftCache
 from tarjoman.drafting import DraftOptions, draft_language
 from tarjoman.engines import GenerationSettings, load_engine
 from tarjoman.errors import ProjectError
@@ -73,7 +74,7 @@ def test_numbers_only_segments_are_carried(project, engine, tmp_path):
     doc.add_paragraph("جملهٔ معمولی.")
     doc.save(tmp_path / "n.docx")
     manuscript = extract(tmp_path / "n.docx", project, book="n")
-    cache = DraftCache(tmp_path / "c.sqlite")
+    cache = DraftCache(Store.for_root(tmp_path))
     drafts, report = draft_language(manuscript, "ar", engine, cache)
     by_text = {u.text: d for u, d in zip(manuscript.chapters[0].units(), drafts)}
     assert by_text["۱۳۵۹"].origin == "carried" and by_text["۱۳۵۹"].text == "۱۳۵۹"
@@ -90,7 +91,7 @@ def test_long_sentence_drafted_in_parts_and_joined(project, engine, tmp_path):
     units = list(manuscript.chapters[0].units())
     long_unit = units[1]
     assert len(long_unit.parts) > 2 and long_unit.text == manuscript.chapters[0].paragraphs[0].text
-    drafts, _ = draft_language(manuscript, "en", engine, DraftCache(tmp_path / "c.sqlite"), options=DraftOptions(digits="keep"))
+    drafts, _ = draft_language(manuscript, "en", engine, DraftCache(Store.for_root(tmp_path)), options=DraftOptions(digits="keep"))
     parts = engine.translate([p.text for p in long_unit.parts], "fa", "en")
     assert drafts[1].text == join_parts([(t, " ") for t in parts]).strip()
 
@@ -154,30 +155,24 @@ def test_a_second_writer_is_refused(book, engine):
             draft_book(book, "sample", ["en"], engine)
 
 
-def test_a_damaged_cache_is_set_aside(tmp_path):
-    path = tmp_path / "drafts.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
-    cache = DraftCache(path)
-    assert cache.set_aside is not None and cache.set_aside.exists() and len(cache) == 0
-    cache.put_many([("k", "fa", "en", "سلام", "hello", "e")])
-    assert cache.get_many(["k"]) == {"k": "hello"}
-    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+def test_the_cache_keeps_the_first_draft_of_a_key(tmp_path):
+    """Two workers drafting the same sentence at once: one draft is kept, neither fails."""
+    cache = DraftCache(Store.for_root(tmp_path))
+    cache.put_many([("k", "fa", "en", "سلام", "hello", "e1")])
+    cache.put_many([("k", "fa", "en", "سلام", "hi", "e2"), ("k2", "fa", "en", "خداحافظ", "bye", "e2")])
+    assert cache.get_many(["k", "k2", "nope"]) == {"k": "hello", "k2": "bye"} and len(cache) == 2
 
 
-def test_a_locked_cache_is_waited_for_never_set_aside(tmp_path):
-    """Another process holds the cache (Dask workers open it together): a lock is not damage."""
+def test_a_locked_store_is_waited_for(tmp_path):
+    """Another process holds the write lock (a long import): the cache waits, it does not fail."""
     import threading
 
-    path = tmp_path / "drafts.sqlite"
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("CREATE TABLE drafts (key TEXT PRIMARY KEY, source_lang TEXT NOT NULL, target_lang TEXT NOT NULL, "
-                  "source TEXT NOT NULL, draft TEXT NOT NULL, engine TEXT NOT NULL, created REAL NOT NULL)")
-    other.execute("INSERT INTO drafts VALUES ('k', 'fa', 'en', 'سلام', 'hello', 'e', 0)")
+    store = Store.for_root(tmp_path)
+    other = sqlite3.connect(tmp_path / "tarjoman.sqlite", isolation_level=None, check_same_thread=False)
     other.execute("BEGIN EXCLUSIVE")
     threading.Timer(1.5, lambda: other.execute("COMMIT")).start()
-    cache = DraftCache(path, timeout=0.2)  # gives up waiting on SQLite's side several times
-    assert cache.set_aside is None and not list(tmp_path.glob("*.damaged-*"))
-    assert cache.get_many(["k"]) == {"k": "hello"}
+    DraftCache(store).put_many([("k", "fa", "en", "سلام", "hello", "e")])
+    assert DraftCache(store).get_many(["k"]) == {"k": "hello"}
 
 
 @pytest.mark.parametrize(

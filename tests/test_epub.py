@@ -17,6 +17,7 @@ from tarjoman.epub import check_epub
 from tarjoman.errors import EpubError
 from tarjoman.manuscript import extract
 from tarjoman.project import Project
+from tarjoman.queue import import_reviews
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
       "x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
@@ -50,6 +51,7 @@ def published(tmp_path_factory, tiny_models):
             entry.msgstr = entry.msgstr or f"[{entry.msgid}]"  # a tiny model's draft can be empty
             entry.flags = [f for f in entry.flags if f != "fuzzy"]
         catalog.save(str(path))
+    assert not import_reviews(project, "sample").problems
     books = {lang: publish_book(project, "sample", lang).path for lang in ("ar", "en", "fr", "ur")}
     books["fr-bilingual"] = publish_book(project, "sample", "fr", bilingual=True).path
     return project, books, draft_editions
@@ -166,15 +168,18 @@ def test_unapproved_book_is_refused_with_chapters_and_counts(published, tmp_path
     for entry in catalog[:3]:
         entry.flags.append("fuzzy")
     catalog.save(str(path))
+    import_reviews(project, "sample")
     try:
         before = books["ur"].read_bytes()
         with pytest.raises(EpubError, match=r"ch02: 3 of \d+"):
             publish_book(project, "sample", "ur")
         assert books["ur"].read_bytes() == before  # the finished book is still there, untouched
     finally:
+        catalog = polib.pofile(str(path))
         for entry in catalog[:3]:
             entry.flags.remove("fuzzy")
         catalog.save(str(path))
+        import_reviews(project, "sample")
 
 
 def test_a_failed_check_leaves_no_half_written_book(published, monkeypatch):

@@ -13,6 +13,8 @@ import polib
 import pytest
 from conftest import DATA, REPO, SAMPLE
 
+from tarjoman.project import Project
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
@@ -65,7 +67,7 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
     from flows.extract import extract_flow
     from flows.publish import publish_flow
     from flows.review import review_flow
-    from tarjoman.review import accept_drafts
+    from tarjoman.queue import accept_drafts
 
     root = str(sample_root)
     extract_flow(str(sample_root / "sources" / "sample.docx"), "sample", root)
@@ -74,7 +76,7 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
     assert sum(r["counts"]["machine"] for r in reports) > 0
     status = review_flow("sample", root)
     assert {r["lang"] for r in status if r["drafted"]} == {"fr", "ur"}
-    accept_drafts(sample_root / "outputs" / "sample", "fr", "test")
+    accept_drafts(Project(sample_root), "sample", "fr", "test")
     paths = publish_flow("sample", "fr", False, False, root)
     assert paths and paths[0].endswith("sample.fr.epub")
     again = draft_flow("sample", "fr", tiny_models["nllb"], "transformers", 1, "native", root)
@@ -83,11 +85,11 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
 
 def test_pipeline_waits_for_review_then_publishes(prefect_harness, sample_root, tiny_models):
     from flows.pipeline import pipeline_flow
-    from tarjoman.review import accept_drafts
+    from tarjoman.queue import accept_drafts
 
     first = pipeline_flow(str(sample_root / "sources" / "sample.docx"), "sample", "ar,en", tiny_models["nllb"], "transformers", 1, str(sample_root))
     assert first["published"] == [] and set(first["waiting"]) == {"ar", "en"}
-    accept_drafts(sample_root / "outputs" / "sample", "en", "test")
+    accept_drafts(Project(sample_root), "sample", "en", "test")
     second = pipeline_flow(str(sample_root / "sources" / "sample.docx"), "sample", "ar,en", tiny_models["nllb"], "transformers", 1, str(sample_root))
     assert [p.rsplit("/", 1)[-1] for p in second["published"]] == ["sample.en.epub"]
     assert set(second["waiting"]) == {"ar"}
@@ -167,9 +169,9 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
 
             run = wait_for(paused_run, 300, "the pipeline to pause for review")
             assert pipeline.poll() is None  # still waiting, not finished
-            from tarjoman.review import accept_drafts
+            from tarjoman.queue import accept_drafts
 
-            accept_drafts(sample_root / "outputs" / "sample", "fr", "Reviewer <r@example.invalid>")
+            accept_drafts(Project(sample_root), "sample", "fr", "Reviewer <r@example.invalid>")
             result = subprocess.run([sys.executable, "-m", "tarjoman", "resume", str(run.id), "--approver", "Editor", "--lang", "fr"],
                                     env=env, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, result.stderr

@@ -128,15 +128,19 @@ def test_a_draft_the_translator_edited_is_not_replaced(book, engine):
 # --- import ------------------------------------------------------------------
 
 
-def test_import_keeps_good_copies(book):
+def test_import_applies_what_changed_and_skips_untouched_files(book):
     result = import_reviews(book, "sample")
-    assert len(result.imported) == 5 and not result.problems
-    assert (book.book_dir("sample") / "reviewed" / "ch01" / "fr.po").is_file()
+    assert len(result.imported) == 5 and not result.problems and result.unchanged_files == 5 and result.applied == 0
+    approved = approve_all(book)
+    result = import_reviews(book, "sample")
+    assert result.applied == len(approved) and result.unchanged_files == 0 and not result.conflicts
+    rows = book_status(book, "sample")
+    assert all(r["approved"] == r["total"] for r in rows if r["lang"] == "fr")
 
 
-def test_a_syntax_error_is_reported_with_file_and_line_and_the_good_copy_survives(book, engine):
+def test_a_syntax_error_is_reported_with_file_and_line_and_the_store_keeps_the_work(book, engine):
+    approve_all(book)
     import_reviews(book, "sample")
-    good = (book.book_dir("sample") / "reviewed" / "ch02" / "fr.po").read_bytes()
     path = book.book_dir("sample") / "review" / "ch02" / "fr.po"
     lines = path.read_text(encoding="utf-8").splitlines()
     broken_at = next(i for i, line in enumerate(lines) if line.startswith("msgstr") and i > 20)
@@ -145,7 +149,7 @@ def test_a_syntax_error_is_reported_with_file_and_line_and_the_good_copy_survive
     result = import_reviews(book, "sample")
     [problem] = result.problems
     assert problem.path == str(path) and problem.line in (broken_at + 1, broken_at + 2)  # msgfmt reports where it noticed
-    assert (book.book_dir("sample") / "reviewed" / "ch02" / "fr.po").read_bytes() == good
+    assert next(r for r in book_status(book, "sample") if (r["chapter"], r["lang"]) == ("ch02", "fr"))["percent"] == 100.0
     broken = path.read_bytes()
     with pytest.raises(ReviewFileError) as caught:
         draft_book(book, "sample", ["fr"], engine)  # a re-draft refuses to write over the translator's file
@@ -160,7 +164,6 @@ def test_an_edited_msgid_is_reported_not_applied(book):
     catalog.save(str(path))
     problems = import_reviews(book, "sample").problems
     assert any("source text was edited" in p.message and p.line > 0 for p in problems)
-    assert not (book.book_dir("sample") / "reviewed" / "ch01" / "fr.po").exists()
 
 
 def test_utf16_and_legacy_charsets_are_read(book, tmp_path):
@@ -208,11 +211,14 @@ def test_status_counts(book):
     catalog = polib.pofile(str(path))
     for entry in catalog[:5]:
         entry.msgstr, entry.flags = "Approuvé.", []
-    catalog[5].msgstr = ""
+    catalog[5].msgstr = ""  # emptied in the file: not a deletion, the store keeps its draft
     catalog.save(str(path))
+    before = {(r["chapter"], r["lang"]): r for r in book_status(book, "sample")}
+    assert before[("ch01", "fr")]["approved"] == 0  # status reads the store: nothing imported yet
+    import_reviews(book, "sample")
     rows = {(r["chapter"], r["lang"]): r for r in book_status(book, "sample")}
     ch01 = rows[("ch01", "fr")]
-    assert (ch01["approved"], ch01["untranslated"], ch01["fuzzy"]) == (5, 1, ch01["total"] - 6)
+    assert (ch01["approved"], ch01["untranslated"], ch01["fuzzy"]) == (5, 0, ch01["total"] - 5)
     assert ch01["percent"] == round(500 / ch01["total"], 1)
     assert rows[("ch01", "ar")]["drafted"] is False and rows[("ch01", "ar")]["untranslated"] == ch01["total"]
 
@@ -223,6 +229,7 @@ def test_qa_findings_go_into_the_po_comments(book):
     target = next(e for e in catalog if "۳۱ شهریور ۱۳۵۹" in e.msgid)
     target.msgstr, target.flags = "Le 31 shahrivar 1358, j'étais à Khorramshahr.", []
     catalog.save(str(path))
+    import_reviews(book, "sample")
     findings = run_qa(book, "sample", ["fr"])
     mine = [f for f in findings if f["source"] == target.msgid]
     assert [f["check"] for f in mine] == ["numbers", "numbers"]
@@ -236,6 +243,7 @@ def test_qa_findings_go_into_the_po_comments(book):
 
 def test_post_edit_report(book):
     approve_all(book)
+    import_reviews(book, "sample")
     rows, chart = post_edit_report(book, "sample")
     assert {r["lang"] for r in rows} == {"fr"} and all(r["chrf"] < 50 for r in rows)  # nonsense drafts, rewritten
     assert rows[0]["signatures"]["chrf"].startswith("nrefs:1") and "version" in rows[0]["signatures"]["bleu"]
@@ -248,6 +256,7 @@ def test_post_edit_report_scores_an_untouched_draft_perfectly(book):
     for entry in catalog:
         entry.flags = []  # approved exactly as drafted
     catalog.save(str(path))
+    import_reviews(book, "sample")
     rows, _ = post_edit_report(book, "sample")
     [row] = [r for r in rows if r["chapter"] == "ch01"]
     assert row["chrf"] == 100.0 and row["ter"] == 0.0
@@ -258,6 +267,7 @@ def test_tmx_export_escapes_and_round_trips(book, tmp_path):
     catalog = polib.pofile(str(path))
     catalog[1].msgstr, catalog[1].flags = "Tom & Jerry <script>", []
     catalog.save(str(path))
+    import_reviews(book, "sample")
     out = tmp_path / "sample.tmx"
     assert export_tmx(book, "sample", out) == 1
     root = ET.parse(out).getroot()

@@ -149,7 +149,7 @@ class Term(Base):
     renderings: Mapped[dict] = mapped_column(JSON, default=dict)  # lang → rendering
     extra: Mapped[dict] = mapped_column(JSON, default=dict)  # columns Tarjoman does not know, kept
     decided_by: Mapped[str] = mapped_column(Text, default="")
-    decided_at: Mapped[str] = mapped_column(String(32), default="")
+    decided_at: Mapped[str] = mapped_column(Text, default="")  # as the editor wrote it in the CSV
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -175,5 +175,5 @@ class ExchangeFile(Base):
 
     path: Mapped[str] = mapped_column(String(500), primary_key=True)  # relative to the project root
     sha256: Mapped[str] = mapped_column(String(64))
-    versions: Mapped[dict] = mapped_column(JSON, default=dict)  # segment uid (or term key) → version written
+    versions: Mapped[dict] = mapped_column(JSON, default=dict)  # PO: segment uid → version; CSV: {"columns": […], "terms": {key: version}}
     written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,8 +13,6 @@ The rules, which every writer (``draft``, ``review import``, the desk) goes thro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -79,49 +77,76 @@ def text_at(session: Session, translation: Translation, version: int) -> tuple[s
     return (found[0], found[1]) if found else None
 
 
-def _person_since(session: Session, translation: Translation, version: int) -> bool:
-    """Did a person change ``translation`` after ``version``?"""
-    return session.scalar(select(func.count()).select_from(Change).where(
-        Change.translation_id == translation.id, Change.version > version, Change.origin.in_(PERSON_ORIGINS))) > 0
-
-
-def apply_edits(store: Store, book: str, lang: str, edits: Iterable[Edit], *, who: str, origin: str = "import") -> EditOutcome:
-    """Apply people's edits in one transaction (see the rules above)."""
-    edits = list(edits)
+def apply_edits(store: Store, book: str, edits: dict[str, list[Edit]], *, who: str, origin: str = "import") -> EditOutcome:
+    """Apply people's edits (``{lang: [Edit, …]}``) in one transaction (see the rules above)."""
 
     def work(session: Session) -> EditOutcome:
         outcome = EditOutcome()
         book_row = require_book(session, book)
-        rows = translation_rows(store, session, book_row, lang, [e.uid for e in edits])
-        for edit in edits:
-            row = rows.get(edit.uid)
-            if row is None:
-                raise StoreError(f"{edit.where}: no segment {edit.uid} in book {book!r}")
-            if edit.note is not None and edit.note != row.note:
-                row.note = edit.note
-                outcome.notes += 1
-            wanted = (edit.text, edit.state)
-            base = text_at(session, row, edit.base_version) if edit.base_version is not None else None
-            if wanted == (row.text, row.state) or (base is not None and wanted == base):
-                outcome.unchanged += 1  # nothing new from this person (the store may have moved on)
-            elif edit.base_version == row.version or row.state == "empty" or not _stale(session, row, edit, base):
-                change(session, row, text=edit.text, state=edit.state, origin=origin, who=who,
-                       action="approve" if edit.state == "approved" else "edit", why=edit.where)
-                row.previous_source = None if edit.state == "approved" else row.previous_source
-                outcome.applied += 1
-            else:
-                outcome.conflicts.append(_conflict(session, book_row, row, edit, who))
-            outcome.versions[edit.uid] = row.version
+        for lang, batch in edits.items():
+            rows = translation_rows(store, session, book_row, lang, [e.uid for e in batch])
+            for edit in batch:
+                row = rows.get(edit.uid)
+                if row is None:
+                    raise StoreError(f"{edit.where}: no segment {edit.uid} in book {book!r}")
+                _apply_edit(session, book_row, row, edit, who, origin, outcome)
+                outcome.versions[(lang, edit.uid)] = row.version
         return outcome
 
     return store.write(work)
 
 
-def _stale(session: Session, row: Translation, edit: Edit, base: tuple[str, str] | None) -> bool:
-    """Would applying ``edit`` overwrite a person's work it was not based on?"""
-    if edit.base_version is None or base is None:
-        return row.origin in PERSON_ORIGINS  # no base known: only a machine's text gives way
-    return _person_since(session, row, edit.base_version)
+def _apply_edit(session: Session, book: Book, row: Translation, edit: Edit, who: str, origin: str, outcome: EditOutcome) -> None:
+    if edit.note is not None and edit.note != row.note:
+        row.note = edit.note
+        outcome.notes += 1
+    base = _base(session, row, edit)
+    if base is None:
+        outcome.unchanged += 1  # nothing new from this person (the store may have moved on)
+    elif base == row.version or row.state == "empty" or not _person_since(session, row, base, edit.source):
+        change(session, row, text=edit.text, state=edit.state, origin=origin, who=who,
+               action="approve" if edit.state == "approved" else "edit", why=edit.where)
+        if edit.state == "approved":
+            row.previous_source = None
+        outcome.applied += 1
+    else:
+        outcome.conflicts.append(_conflict(session, book, row, edit, who))
+
+
+def _base(session: Session, row: Translation, edit: Edit) -> int | None:
+    """The version ``edit`` was made against, or None when it brings nothing new.
+
+    ``base_version`` (m) is what the file was written with; ``known_version`` (r) what the store
+    last knew the file to hold. Text equal to either is no change from this person: an
+    untouched entry, or an old copy of the file saved over a newer one. Only when the file
+    itself brought the changes between m and r (a translator who keeps saving and importing
+    one file) is r the base: then a return to m's text is her own choice."""
+    m, r = edit.base_version, edit.known_version
+    wanted = (edit.text, edit.state)
+    if wanted == (row.text, row.state) or (r is not None and wanted == text_at(session, row, r)):
+        return None
+    continued = m is not None and r is not None and r > m and _from_file_since(session, row, m, r, edit.source)
+    if m is not None and not continued and wanted == text_at(session, row, m):
+        return None
+    if continued or m is None:
+        return r if r is not None else (row.version if row.origin not in PERSON_ORIGINS else -1)
+    return m
+
+
+def _from_file_since(session: Session, row: Translation, m: int, r: int, source: str) -> bool:
+    """Did the person changes between versions m and r come from ``source`` itself?"""
+    if not source:
+        return False
+    whys = list(session.scalars(select(Change.why).where(Change.translation_id == row.id, Change.version > m, Change.version <= r,
+                                                        Change.origin.in_(PERSON_ORIGINS))))
+    return bool(whys) and all(why.startswith(f"{source}:") for why in whys)
+
+
+def _person_since(session: Session, translation: Translation, version: int, source: str = "") -> bool:
+    """Did a person change ``translation`` after ``version``, other than through ``source`` itself?"""
+    whys = session.scalars(select(Change.why).where(
+        Change.translation_id == translation.id, Change.version > version, Change.origin.in_(PERSON_ORIGINS)))
+    return any(not (source and why.startswith(f"{source}:")) for why in whys)
 
 
 def _conflict(session: Session, book: Book, row: Translation, edit: Edit, who: str) -> ConflictView:
@@ -225,3 +250,58 @@ def accept_drafts(store: Store, book: str, lang: str, *, who: str, acceptable) -
 
     return store.write(work)
 
+
+
+def restore(store: Store, book: str, rows: dict[str, list[dict]], *, who: str, why: str) -> int:
+    """Take translations kept elsewhere (a previous release's files) into the store as they stand,
+    one version each: ``{lang: [{uid, text, state, origin, engine, note, previous_source,
+    machine_draft, machine_engine, who}]}``. Rows whose segment already has text are left alone."""
+
+    def work(session: Session) -> int:
+        book_row = require_book(session, book)
+        restored = 0
+        for lang, batch in rows.items():
+            found = translation_rows(store, session, book_row, lang, [r["uid"] for r in batch])
+            for item in batch:
+                row = found.get(item["uid"])
+                if row is None or row.version > 0:
+                    continue
+                row.note, row.previous_source = item.get("note", ""), item.get("previous_source")
+                row.machine_draft, row.machine_engine = item.get("machine_draft", ""), item.get("machine_engine", "")
+                change(session, row, text=item["text"], state=item["state"], origin=item["origin"], who=item.get("who") or who,
+                       action="restore", why=why, engine=item.get("engine", ""))
+                restored += 1
+        return restored
+
+    return store.write(work)
+
+
+def add_obsolete(store: Store, book: str, chapter: str, sources: list[str]) -> dict[str, str]:
+    """Segments for sentences no longer in the manuscript whose translations must be kept
+    (a previous release's ``#~`` entries): source → uid."""
+    from ..text import content_id
+
+    def work(session: Session) -> dict[str, str]:
+        book_row = require_book(session, book)
+        chapter_row = session.scalars(select(Chapter).where(Chapter.book_id == book_row.id, Chapter.key == chapter)).one()
+        taken = set(session.scalars(select(Segment.uid).where(Segment.book_id == book_row.id)))
+        found = {s.source: s.uid for s in session.scalars(select(Segment).where(Segment.book_id == book_row.id, Segment.obsolete.is_(True)))}
+        last = session.scalar(select(func.max(Segment.position)).where(Segment.book_id == book_row.id)) or 0
+        for source in sources:
+            if source in found:
+                continue
+            uid, n = content_id(source), 1
+            while uid in taken:
+                n += 1
+                uid = f"{content_id(source)}-{n}"
+            taken.add(uid)
+            last += 1
+            session.add(Segment(book_id=book_row.id, chapter_id=chapter_row.id, uid=uid, position=last, source=source, obsolete=True))
+            found[source] = uid
+        return {source: found[source] for source in sources}
+
+    return store.write(work)
+
+
+def mark_legacy_imported(store: Store, book: str) -> None:
+    store.write(lambda session: setattr(require_book(session, book), "legacy_imported", True))

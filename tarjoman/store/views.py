@@ -107,7 +107,11 @@ class DraftIn:
 @dataclass(frozen=True)
 class Edit:
     """A person's change to one translation, as an exchange file or the desk brings it.
-    ``base_version`` is the version the person started from (None: unknown)."""
+
+    ``base_version`` is the version the person started from (None: unknown). An exchange file
+    also says ``known_version``, the version the store last knew that file to hold (after it
+    was last written or imported), and ``source``, the file, so that a file a translator keeps
+    saving and importing is told from an old copy of it saved over a newer one."""
 
     uid: str
     text: str
@@ -115,6 +119,8 @@ class Edit:
     base_version: int | None
     where: str  # file:line, or "desk"
     note: str | None = None  # the translator's comment, when the exchange carries one
+    known_version: int | None = None
+    source: str = ""
 
 
 @dataclass
@@ -123,7 +129,7 @@ class EditOutcome:
     unchanged: int = 0
     notes: int = 0
     conflicts: list[ConflictView] = field(default_factory=list)
-    versions: dict[str, int] = field(default_factory=dict)  # uid → version after the edit
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)  # (lang, uid) → version after the edit
 
 
 @dataclass

@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('renderings', sa.JSON(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('decided_by', sa.Text(), nullable=False),
-    sa.Column('decided_at', sa.String(length=32), nullable=False),
+    sa.Column('decided_at', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['book_id'], ['books.id'], ),
     sa.PrimaryKeyConstraint('id'),
