@@ -1,31 +1,42 @@
-"""Glossary CSV files: read what spreadsheets write, check them, write them back whole.
+"""Glossary CSV files: read what spreadsheets write, check them, render them for spreadsheets.
 
 Read: UTF-8 with or without a BOM, UTF-16 (Excel's "Unicode text", tab-separated),
 commas, semicolons or tabs, Excel's quoting (doubled quotes, line breaks inside
 quoted cells) and any line ending. Columns may come in any order; columns
-Tarjoman does not know are kept. Written: UTF-8 with a BOM (so Excel opens it
-as UTF-8), commas, CRLF line ends, the same columns in the same order, every row
-as it was except the ones a command changed; atomically.
+Tarjoman does not know are kept. Rendered: UTF-8 with a BOM (so Excel opens it
+as UTF-8), commas, CRLF line ends, the columns in the order given.
+
+Cells are Excel-safe: a spreadsheet runs a cell that begins with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return as a formula (CSV injection), so such a cell is written with a
+``'`` before it, as OWASP advises; reading takes that ``'`` off again, so every value comes
+back as it was. A cell that itself begins with ``'`` gets one more, for the same reason.
+
+The ``version`` column is written by Tarjoman: the version of each term in the review store
+when the file was written, the base against which an editor's changes to the row are applied.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import fcntl
 import io
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GlossaryError, Problem
-from ..files import write_atomic
 from ..languages import TARGETS
 from .terms import term_key
 
 COLUMNS = ("term", "en", "ar", "fr", "ur", "status", "kind", "note", "decided_by", "decided_at")
+VERSION = "version"
 STATUSES = ("proposed", "approved", "rejected")
 KINDS = ("person", "place", "unit", "operation", "other")
 MAX_BYTES = 20 * 1024 * 1024  # a glossary of 100,000 terms is about 10 MB
 MAX_FIELD = 100_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -111,7 +122,7 @@ def read_table(path: Path) -> Table:
         raise GlossaryError(f"broken quoting: {exc} (a cell opens a quote it never closes?)", path=path, where=f"line {start}") from None
     finally:
         csv.field_size_limit(old_limit)
-    header = [cell.strip().lower() for cell in records[0][1]]
+    header = [excel_value(cell).strip().lower() for cell in records[0][1]]
     if "term" not in header:
         raise GlossaryError(f"has no 'term' column in its first line (found: {', '.join(header) or 'nothing'}); expected {','.join(COLUMNS)}", path=path, where="line 1")
     seen = set()
@@ -130,7 +141,7 @@ def read_table(path: Path) -> Table:
                     f"has {len(record)} cells but the header has {len(header)} (an unquoted {delimiter!r} in a cell?)",
                     path=path, where=f"line {line}",
                 )
-        values = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
+        values = {name: (excel_value(record[i]) if i < len(record) else "") for i, name in enumerate(header)}
         table.rows.append(Row(line, values))
     return table
 
@@ -150,6 +161,9 @@ def check_table(table: Table, langs=TARGETS) -> list[Problem]:
         kind = row.get("kind").lower()
         if kind and kind not in KINDS:
             problems.append(Problem(where, row.line, f"unknown kind {row.get('kind')!r} (use {', '.join(KINDS)})"))
+        if row.get(VERSION) and not row.get(VERSION).isdecimal():
+            problems.append(Problem(where, row.line, f"version {row.get(VERSION)!r} is not a number; Tarjoman writes "
+                                                     "that column: put back the number it had, or empty the cell"))
         if row.status == "approved":
             missing = [lang for lang in langs if not row.get(lang)]
             if missing:
@@ -171,18 +185,37 @@ def check_table(table: Table, langs=TARGETS) -> list[Problem]:
     return problems
 
 
+def excel_cell(value: str) -> str:
+    """``value`` as a cell no spreadsheet runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START + ("'",)) else value
+
+
+def excel_value(cell: str) -> str:
+    """The value an :func:`excel_cell` holds; any other cell as it is (a ``'`` a person typed
+    before ordinary text stays)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START + ("'",)) else cell
+
+
 def render_table(table: Table) -> bytes:
+    """The file's bytes: UTF-8 with a BOM, CRLF, Excel-safe cells, ``table.columns`` in order."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.columns)
+    writer.writerow([excel_cell(name) for name in table.columns])
     for row in table.rows:
-        writer.writerow([row.values.get(name, "") for name in table.columns])
+        writer.writerow([excel_cell(row.values.get(name, "")) for name in table.columns])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 
-def write_table(table: Table) -> None:
-    """Write ``table`` atomically as UTF-8 with a BOM, keeping its columns (and adding any missing standard one)."""
-    for name in COLUMNS:
-        if name not in table.columns:
-            table.columns.append(name)
-    write_atomic(table.path, render_table(table))
+@contextmanager
+def locked(paths: list[Path]) -> Iterator[None]:
+    """Hold the lock file of each glossary CSV (``.<name>.lock`` beside it, hidden), in the
+    order given, waiting for other processes: reading an editor's changes back, changing the
+    store and writing the file again must be one step to every other process, or the last
+    writer could render the store as it was before another's change. The kernel drops the
+    locks of a process that dies."""
+    with ExitStack() as stack:
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = stack.enter_context(open(path.parent / f".{path.name}.lock", "a+"))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
