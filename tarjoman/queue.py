@@ -23,7 +23,7 @@ from .metrics import chart_png, post_edit_score
 from .project import Project
 from .project_store import open_book, open_store, who_am_i
 from .qa import approval_problem, check_entry
-from .review import FileInfo, catalog_language, po_path, read_entries, render_po, render_pot, review_dir, syntax_errors
+from .review import FileInfo, po_path, read_entries, read_review_file, render_po, render_pot, review_dir, syntax_errors
 from .store import Edit, SegmentView, Store
 from .store import files as exchange
 from .store.core import require_book, segments as store_segments, translations as store_translations
@@ -81,17 +81,25 @@ class BookSegments:
         return cls(store, manuscript, chapters, obsolete)
 
 
-def _parse(path: Path, segments: list[SegmentView], lang: str, recorded: dict) -> tuple[list[Edit], list[Problem]]:
-    """The edits a reviewed file brings, or its problems (then nothing of it is applied)."""
+@dataclass
+class _Parsed:
+    edits: list[Edit]
+    problems: list[Problem]
+    translator: str = ""  # the file's Last-Translator, unless a machine wrote it
+
+
+def _parse(path: Path, segments: list[SegmentView], lang: str, recorded: dict) -> _Parsed:
+    """The edits a reviewed file brings, or its problems (then nothing of it is applied). The file
+    is checked by msgfmt once and parsed once."""
     problems = syntax_errors(path)
     if problems:
-        return [], problems
+        return _Parsed([], problems)
     try:
-        entries = read_entries(path)
-        declared = catalog_language(path)
+        found = read_review_file(path)
     except ReviewFileError as exc:
         line = int(exc.where.split()[-1]) if exc.where and exc.where.split()[-1].isdigit() else 0
-        return [], [Problem(str(path), line, exc.detail)]
+        return _Parsed([], [Problem(str(path), line, exc.detail)])
+    entries, declared = found.entries, found.metadata.get("Language", "")
     if declared and declared.replace("-", "_").split("_")[0] != lang:
         problems.append(Problem(str(path), 0, f"the header says Language: {declared}, but the file is {lang}.po"))
     by_uid = {s.uid: s for s in segments}
@@ -129,7 +137,7 @@ def _parse(path: Path, segments: list[SegmentView], lang: str, recorded: dict) -
     if missing and not problems:
         problems.append(Problem(str(path), 0, f"has {len(seen)} of the chapter's {len(segments)} sentences (cut short, or saved with only its header?); "
                                               f"nothing in it was applied and the store keeps every translation; `tarjoman review export` writes it again"))
-    return edits, problems
+    return _Parsed(edits, problems, _person(found.metadata.get("Last-Translator", "")))
 
 
 def import_files(project: Project, book: str, data: BookSegments, langs: list[str] | None, who: str | None) -> ImportResult:
@@ -156,13 +164,13 @@ def import_files(project: Project, book: str, data: BookSegments, langs: list[st
             result.unchanged_files += 1
             result.imported.append(str(path))
             continue
-        found, problems = _parse(path, data.chapters[chapter], lang, versions)
-        if problems:
-            result.problems += problems
+        parsed = _parse(path, data.chapters[chapter], lang, versions)
+        if parsed.problems:
+            result.problems += parsed.problems
             continue
-        edits.setdefault(lang, []).extend(found)
+        edits.setdefault(lang, []).extend(parsed.edits)
         accepted.append((path, lang, raw))
-        translators.append(_last_translator(path))
+        translators.append(parsed.translator)
     if edits:
         who = who or next((t for t in translators if t), None)
         outcome = apply_edits(data.store, book, edits, who=who_am_i(who))
@@ -183,13 +191,9 @@ def _versions(data: BookSegments, book: str, lang: str, chapter: str) -> dict[tu
 _MACHINE_TRANSLATOR = "Tarjoman machine draft"
 
 
-def _last_translator(path: Path) -> str:
-    try:
-        from .review import read_po
-
-        name = read_po(path).metadata.get("Last-Translator", "").strip()
-    except ReviewFileError:
-        return ""
+def _person(translator: str) -> str:
+    """A PO header's Last-Translator, unless it is Tarjoman's machine or an editor's placeholder."""
+    name = translator.strip()
     return "" if not name or name.startswith(_MACHINE_TRANSLATOR) or name.upper().startswith("FULL NAME") else name
 
 
@@ -275,10 +279,10 @@ def _write_view(project: Project, book: str, data: BookSegments, chapter: str, l
 def _import_one(project: Project, book: str, data: BookSegments, path: Path, lang: str) -> ImportResult:
     records = exchange.written(data.store, [_relative(project, path)])
     _, versions = records.get(_relative(project, path), ("", {}))
-    edits, problems = _parse(path, data.chapters[path.parent.name], lang, versions)
-    result = ImportResult([], problems)
-    if not problems and edits:
-        outcome = apply_edits(data.store, book, {lang: edits}, who=who_am_i(_last_translator(path) or None))
+    parsed = _parse(path, data.chapters[path.parent.name], lang, versions)
+    result = ImportResult([], parsed.problems)
+    if not parsed.problems and parsed.edits:
+        outcome = apply_edits(data.store, book, {lang: parsed.edits}, who=who_am_i(parsed.translator or None))
         result.applied, result.conflicts = outcome.applied, outcome.conflicts
     return result
 

@@ -272,12 +272,20 @@ def _review_entry(entry: polib.POEntry, line: int) -> ReviewEntry:
     )
 
 
-def read_entries(path: Path) -> list[ReviewEntry]:
+@dataclass
+class ReviewFile:
+    """A PO file as read back: its header and its entries, parsed once."""
+
+    metadata: dict[str, str]
+    entries: list[ReviewEntry]
+
+
+def read_review_file(path: Path) -> ReviewFile:
     catalog = read_po(path)
     lines = _line_numbers(path)
-    return [_review_entry(e, lines.get((e.msgctxt, e.msgid), 0)) for e in catalog]
+    return ReviewFile(dict(catalog.metadata), [_review_entry(e, lines.get((e.msgctxt, e.msgid), 0)) for e in catalog])
 
 
-def catalog_language(path: Path) -> str:
-    return read_po(path).metadata.get("Language", "")
+def read_entries(path: Path) -> list[ReviewEntry]:
+    return read_review_file(path).entries
 
