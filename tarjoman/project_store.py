@@ -29,34 +29,32 @@ def open_store(project: Project) -> Store:
     return Store.for_root(project.root)
 
 
-def open_book(project: Project, book: str, *, before_revision: Callable[[Store], None] | None = None) -> tuple[Store, Manuscript]:
+def open_book(project: Project, book: str, *, before_revision: Callable[[Store], None] | None = None,
+              manuscript: bool = True) -> tuple[Store, Manuscript | None]:
     """The store, with ``book`` synced from its manuscript; refuses a book never extracted.
     ``before_revision(store)`` runs first when the manuscript changed since the last sync (to
-    take in work done against the previous revision: review files saved since)."""
+    take in work done against the previous revision: review files saved since). With
+    ``manuscript`` False the manuscript is read only when the store needs it (then None is
+    returned in its place): what reads only the store skips parsing it."""
     path = project.manuscript_path(book)
     if not path.is_file():
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=path)
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    manuscript = load_manuscript(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store = open_store(project)
     try:
-        sync_book(store, project, manuscript, digest, before_revision)
+        with store.read() as session:
+            row = book_row(session, book)
+            current, imported = (row.manuscript_digest, row.legacy_imported) if row is not None else (None, False)
+        loaded = load_manuscript(path) if manuscript or current != digest or not imported else None
+        if current != digest:
+            if current is not None and before_revision is not None:
+                before_revision(store)
+            sync_manuscript(store, loaded, digest)
+        if not imported:
+            from .legacy import import_legacy
+
+            import_legacy(store, project, loaded)
     except BaseException:
         store.close()
         raise
-    return store, manuscript
-
-
-def sync_book(store: Store, project: Project, manuscript: Manuscript, digest: str, before_revision=None) -> None:
-    with store.read() as session:
-        row = book_row(session, manuscript.book)
-        current, imported = (row.manuscript_digest, row.legacy_imported) if row is not None else (None, False)
-    if current != digest:
-        if current is not None and before_revision is not None:
-            before_revision(store)
-        sync_manuscript(store, manuscript, digest)
-    if not imported:
-        from .legacy import import_legacy
-
-        import_legacy(store, project, manuscript)
+    return store, loaded

@@ -26,7 +26,7 @@ from .qa import approval_problem, check_entry
 from .review import FileInfo, po_path, read_entries, read_review_file, render_po, render_pot, review_dir, syntax_errors
 from .store import Edit, SegmentView, Store
 from .store import files as exchange
-from .store.core import require_book, segments as store_segments, translations as store_translations
+from .store.core import progress as store_progress, require_book, segments as store_segments, translations as store_translations
 from .store.translations import accept_drafts as store_accept, apply_edits, set_findings
 from .tmx import tmx_document
 
@@ -306,25 +306,20 @@ def export_reviews(project: Project, book: str, langs: list[str] | None = None, 
 
 def book_status(project: Project, book: str) -> list[dict]:
     """Per chapter and language: units, approved, fuzzy, untranslated, with QA findings, percent approved."""
-    data = BookSegments.load(project, book)
+    store, _ = open_book(project, book, manuscript=False)
     try:
-        with data.store.read() as session:
-            row = require_book(session, book)
-            by_lang = {lang: store_translations(session, row, lang) for lang in TARGETS}
+        with store.read() as session:
+            chapters, counts = store_progress(session, require_book(session, book))
     finally:
-        data.store.close()
+        store.close()
     rows = []
-    for chapter, segments in data.chapters.items():
-        total = len(segments)
+    for chapter, total in chapters:
         for lang in TARGETS:
-            found = [by_lang[lang].get(s.uid) for s in segments]
-            found = [t for t in found if t is not None]
-            approved = sum(t.approved for t in found)
-            fuzzy = sum(t.fuzzy for t in found)
+            c = counts.get((chapter, lang), dict(approved=0, fuzzy=0, qa=0, drafted=0))
             rows.append(dict(
-                chapter=chapter, lang=lang, total=total, approved=approved, fuzzy=fuzzy, untranslated=total - approved - fuzzy,
-                qa=sum(1 for t in found if t.qa), percent=round(100 * approved / total, 1) if total else 100.0,
-                drafted=any(t.version > 0 for t in found),
+                chapter=chapter, lang=lang, total=total, approved=c["approved"], fuzzy=c["fuzzy"],
+                untranslated=total - c["approved"] - c["fuzzy"], qa=c["qa"],
+                percent=round(100 * c["approved"] / total, 1) if total else 100.0, drafted=c["drafted"] > 0,
             ))
     return rows
 

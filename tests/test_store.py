@@ -180,6 +180,22 @@ def test_concurrent_writers_on_different_segments_all_land(sample):
     assert store.integrity_check() == "ok"
 
 
+def test_progress_counts_per_chapter_and_language(sample):
+    from tarjoman.store.core import progress
+    from tarjoman.store.translations import set_findings
+
+    _, store, manuscript = sample
+    segs = view(store)
+    ch01 = [s for s in segs if s.chapter == "ch01"]
+    apply_edits(store, "sample", {"fr": [Edit(s.uid, "Revu.", "approved", 1, "x") for s in ch01[:3]]}, who="alice")
+    set_findings(store, "sample", "fr", {ch01[4].uid: ["numbers: 1359 is in the source but not in the translation"]})
+    with store.read() as session:
+        chapters, counts = progress(session, require_book(session, "sample"))
+    assert chapters == [(c.id, sum(1 for _ in c.units())) for c in manuscript.chapters]
+    assert counts[("ch01", "fr")] == {"approved": 3, "fuzzy": len(ch01) - 3, "qa": 1, "drafted": len(ch01)}
+    assert ("ch01", "en") not in counts
+
+
 def test_the_schema_is_the_alembic_head(store_url):
     from tarjoman.store.db import _current_revision, head_revision
 

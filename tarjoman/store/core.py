@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Text, case, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -147,6 +147,24 @@ def translations(session: Session, book: Book, lang: str, *, chapter: str | None
     if chapter is not None:
         query = query.join(Chapter, Segment.chapter_id == Chapter.id).where(Chapter.key == chapter)
     return {row[0]: TranslationView(*row[:-1], list(row[-1] or [])) for row in session.execute(query)}
+
+
+def progress(session: Session, book: Book) -> tuple[list[tuple[str, int]], dict[tuple[str, str], dict[str, int]]]:
+    """(chapter, sentences) in order, and per (chapter, lang) the counts of ``approved``,
+    ``fuzzy``, ``qa`` (with findings) and ``drafted`` (ever written): one query each, for status."""
+    chapters = session.execute(
+        select(Chapter.key, func.count(Segment.id)).join(Segment, (Segment.chapter_id == Chapter.id) & Segment.obsolete.is_(False), isouter=True)
+        .where(Chapter.book_id == book.id, Chapter.present.is_(True)).group_by(Chapter.key, Chapter.position).order_by(Chapter.position)).all()
+    filled = Translation.text != ""
+    counts = session.execute(
+        select(Chapter.key, Translation.lang,
+               func.sum(case(((Translation.state == "approved") & filled, 1), else_=0)),
+               func.sum(case(((Translation.state == "draft") & filled, 1), else_=0)),
+               func.sum(case((cast(Translation.qa, Text) != "[]", 1), else_=0)),
+               func.sum(case((Translation.version > 0, 1), else_=0)))
+        .join(Segment, Translation.segment_id == Segment.id).join(Chapter, Segment.chapter_id == Chapter.id)
+        .where(Translation.book_id == book.id, Segment.obsolete.is_(False)).group_by(Chapter.key, Translation.lang)).all()
+    return [(key, n) for key, n in chapters], {(key, lang): dict(approved=a, fuzzy=f, qa=q, drafted=d) for key, lang, a, f, q, d in counts}
 
 
 def translation_rows(store: Store, session: Session, book: Book, lang: str, uids: list[str], *, lock: bool = True) -> dict[str, Translation]:
