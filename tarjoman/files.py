@@ -31,6 +31,68 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         fh.write(data)
 
 
+def replace_if_unchanged(path: Path, data: bytes | str, expected: bytes | None) -> bool:
+    """Write ``data`` over ``path`` only if the file still holds ``expected`` (None: no file) at the
+    moment of the swap; otherwise leave what someone saved there in place and return False.
+
+    A check followed by a rename leaves a gap in which a translator's editor may save; Linux's
+    ``renameat2(RENAME_EXCHANGE)`` swaps the two files in one step, so the file that was in
+    place is still in hand afterwards and can be put back. Where the call is missing (another
+    kernel, a filesystem without it) the check and the rename are done back to back."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path)
+    if expected is None:
+        if path.exists():
+            return False
+        write_atomic(path, data)
+        return True
+    if not path.exists():
+        return False
+    tmp = _new_temporary(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        _seal(tmp, _mode_for(path))
+        if _exchange(tmp, path):
+            if tmp.read_bytes() == expected:  # what was in place at the instant of the swap
+                return True
+            _exchange(tmp, path)  # someone saved in between: put their file back
+            return False
+        if path.read_bytes() != expected:
+            return False
+        os.replace(tmp, path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two files atomically (both must exist); False when the system cannot."""
+    libc = _libc()
+    if libc is None:
+        return False
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    return False
+
+
+@functools.cache
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
 @contextmanager
 def temporary_beside(path: Path) -> Iterator[Path]:
     """Yield an empty temporary file in ``path``'s folder for the caller to fill by name; when the
@@ -38,11 +100,7 @@ def temporary_beside(path: Path) -> Iterator[Path]:
     block raised. Leftovers of crashed writers in that folder are removed first."""
     path = Path(path)
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep_temporaries(folder)
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
-    # 0600 until finished: nobody else should read a half-written file.
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    tmp = _new_temporary(path)
     try:
         yield tmp
         _seal(tmp, _mode_for(path))
@@ -51,6 +109,17 @@ def temporary_beside(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(folder)
+
+
+def _new_temporary(path: Path) -> Path:
+    """An empty temporary file beside ``path``, after removing crashed writers' leftovers there."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(folder)
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    # 0600 until finished: nobody else should read a half-written file.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return tmp
 
 
 def sweep_temporaries(folder: Path) -> list[Path]:

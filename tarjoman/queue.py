@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import Problem, ReviewFileError
-from .files import write_atomic
+from .files import replace_if_unchanged, write_atomic
 from .languages import TARGETS
 from .manuscript import Manuscript
 from .metrics import chart_png, post_edit_score
@@ -261,18 +261,15 @@ def _write_view(project: Project, book: str, data: BookSegments, chapter: str, l
         raw = path.read_bytes() if path.exists() else None
         sha, _ = exchange.written(data.store, [relative]).get(relative, ("", {}))
         if raw is not None and _sha(raw) != sha:
-            result = _import_one(project, book, data, path, lang)
+            result = _import_one(project, book, data, path, lang)  # a translator saved it since: take that in first
             if result.problems:
                 return result.problems
         with data.store.read() as session:
             found = store_translations(session, require_book(session, book), lang, chapter=chapter)
         text, versions = render_po(_file_info(data, found), lang, data.chapters[chapter], found, data.obsolete.get(chapter, []), hints)
-        now = path.read_bytes() if path.exists() else None
-        if now != raw:
-            continue  # a translator saved it while we worked: import that first
-        write_atomic(path, text)
-        exchange.record_written(data.store, relative, _sha(text.encode("utf-8")), versions)
-        return []
+        if replace_if_unchanged(path, text, raw):  # never over a save made while we worked: import it, and again
+            exchange.record_written(data.store, relative, _sha(text.encode("utf-8")), versions)
+            return []
     return [Problem(str(path), 0, "kept changing while Tarjoman tried to rewrite it; import it when it is saved")]
 
 

@@ -97,3 +97,37 @@ def test_a_live_writers_temporary_is_kept(tmp_path):
     assert sweep_temporaries(tmp_path) == []
     assert live.read_text() == "half"
     assert theirs.read_text() == "keep"
+
+
+def test_replace_if_unchanged_swaps_only_what_it_read(tmp_path):
+    from tarjoman.files import _exchange, replace_if_unchanged
+
+    path = tmp_path / "fr.po"
+    path.write_bytes(b"as read")
+    assert replace_if_unchanged(path, "ours", b"as read") and path.read_bytes() == b"ours"
+    assert not replace_if_unchanged(path, "again", b"as read") and path.read_bytes() == b"ours"  # it changed since
+    assert not replace_if_unchanged(tmp_path / "new.po", "x", b"something")  # nothing there to replace
+    assert replace_if_unchanged(tmp_path / "new.po", "x", None) and (tmp_path / "new.po").read_text() == "x"
+    other = tmp_path / "other"
+    other.write_bytes(b"B")
+    assert _exchange(other, path) and path.read_bytes() == b"B"  # this machine has RENAME_EXCHANGE
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_save_at_the_last_instant_is_put_back(tmp_path, monkeypatch):
+    """A translator's editor saves between the check and the swap: her file stays, ours is dropped."""
+    import tarjoman.files as files
+
+    path = tmp_path / "fr.po"
+    path.write_bytes(b"as read")
+    seal = files._seal
+
+    def save_then_seal(tmp, mode):
+        (tmp_path / "hers").write_bytes(b"her save")
+        os.replace(tmp_path / "hers", path)  # as Poedit saves: a new file renamed over the old
+        seal(tmp, mode)
+
+    monkeypatch.setattr(files, "_seal", save_then_seal)
+    assert not files.replace_if_unchanged(path, "ours", b"as read")
+    assert path.read_bytes() == b"her save"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -236,3 +236,26 @@ def test_a_legacy_glossary_is_imported_whole_on_the_first_command(project):
         assert [c.action for c in history(project, row.term, "sample")] == ["term-import"]
     rewritten = read_table(project.glossaries / "sample.csv").rows
     assert [{k: v for k, v in r.values.items() if k != "version"} for r in rewritten] == [r.values for r in rows]
+
+
+def test_a_spreadsheet_saved_while_a_decision_is_written_is_not_written_over(project, monkeypatch):
+    """Excel takes no lock: an editor saves the CSV at the very moment `approve` rewrites it. Her
+    save stays in the file, and the next command takes it in."""
+    import tarjoman.files as files
+    from tarjoman.glossary import approve
+
+    path = glossary(project, KHORRAMSHAHR, "کارون,,,,,proposed,place,,,")
+    assert cli(project, "glossary", "check", "book").returncode == 0
+    seal = files._seal
+
+    def editor_saves_then_seal(tmp, mode):
+        if tmp.name.startswith(".book.csv."):
+            path.write_bytes(edited(path, "کارون,,,,,proposed,place,", "کارون,,,,,proposed,place,the river"))
+        seal(tmp, mode)
+
+    monkeypatch.setattr(files, "_seal", editor_saves_then_seal)
+    approve(project, "book", "اهواز", {"en": "Ahvaz", "ar": "الأهواز", "fr": "Ahvaz", "ur": "اہواز"}, by="alice")
+    monkeypatch.setattr(files, "_seal", seal)
+    assert "the river" in path.read_bytes().decode("utf-8-sig")  # her save is still there
+    assert load_termbase(project, "book").terms["اهواز"]["en"] == "Ahvaz"  # the decision is in the store
+    assert stored(project)["کارون"].note == "the river"  # and her edit was taken in by the next command

@@ -295,3 +295,28 @@ def test_review_import_exit_codes(book):
     path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "dangling"\n', encoding="utf-8")
     result = run(book, "review", "import", "sample")
     assert result.returncode == 1 and "fr.po:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_translator_saving_while_qa_rewrites_her_file_loses_nothing(book, monkeypatch):
+    """Her editor saves at the very moment `qa` swaps in the file it wrote: her save is put back,
+    taken into the store, and the file written again with it."""
+    import tarjoman.files as files
+
+    path = book.book_dir("sample") / "review" / "ch01" / "fr.po"
+    seal, saved = files._seal, []
+
+    def translator_saves_then_seal(tmp, mode):
+        if tmp.name.startswith(".fr.po.") and tmp.parent == path.parent and not saved:
+            catalog = polib.pofile(str(path))
+            catalog[2].msgstr, catalog[2].flags = "Sauvée au dernier moment.", []
+            catalog.save(str(path))
+            saved.append(catalog[2].msgid)
+        seal(tmp, mode)
+
+    monkeypatch.setattr(files, "_seal", translator_saves_then_seal)
+    run_qa(book, "sample", ["fr"])
+    monkeypatch.setattr(files, "_seal", seal)
+    from tarjoman.queue import approved_translations
+
+    assert saved and ("Sauvée au dernier moment." in {t.text for _, _, s, t in approved_translations(book, "sample", ["fr"]) if s.source == saved[0]})
+    assert {e.msgid: e.msgstr for e in read_entries(path)}[saved[0]] == "Sauvée au dernier moment."

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import GlossaryError
-from ..files import write_atomic
+from ..files import replace_if_unchanged, write_atomic
 from ..languages import TARGETS
 from ..project import Project, check_slug
 from ..store import Store
@@ -252,6 +252,7 @@ def _exchange_locked(store: Store, project: Project, book: str, sheets: list[tup
                      change: Callable[[Terms], T] | None, next_step: str) -> tuple[T | None, dict[str, list[TermView]]]:
     """:func:`_exchange`'s work, under the locks: the changed files in, the change, the files out."""
     names = {scope: _name(project, path) for scope, path in sheets}
+    read = {scope: path.read_bytes() if path.is_file() else None for scope, path in sheets}  # what an editor's save is told from
     records = store_files.written(store, list(names.values()))
     incoming = {scope: _read_sheet(scope, path, records.get(names[scope]), next_step) for scope, path in sheets}
     who = _editor()
@@ -268,7 +269,7 @@ def _exchange_locked(store: Store, project: Project, book: str, sheets: list[tup
         record = records.get(names[scope])
         # The columns as the editor has them now, else as last written.
         columns = incoming[scope][1] if incoming[scope] else (record[1].get("columns") if record else None) or COLUMNS
-        _write_sheet(store, path, names[scope], _header(columns, views[scope]), views[scope], record)
+        _write_sheet(store, path, names[scope], _header(columns, views[scope]), views[scope], record, read[scope])
     return result, views
 
 
@@ -330,14 +331,16 @@ def _header(columns: list[str], views: list[TermView]) -> list[str]:
 
 
 def _write_sheet(store: Store, path: Path, name: str, header: list[str], views: list[TermView],
-                 record: tuple[str, dict] | None) -> None:
-    """Write the CSV from the store unless it already says the same, and record what it holds."""
+                 record: tuple[str, dict] | None, read: bytes | None) -> None:
+    """Write the CSV from the store unless it already says the same, and record what it holds.
+    A spreadsheet saved since it was ``read`` (Excel takes no lock) is left in place, unrecorded,
+    for the next command to take in."""
     if not views and not path.exists():
         return
     data = render_table(Table(path, header, [Row(0, {**view.cells(), VERSION: str(view.version)}) for view in views]))
     digest = hashlib.sha256(data).hexdigest()
-    if _digest(path) != digest:
-        write_atomic(path, data)
+    if _digest(path) != digest and not replace_if_unchanged(path, data, read):
+        return
     if _written_digest(record) != digest:
         versions = {"columns": header, "terms": {view.key: view.version for view in views}}
         store_files.record_written(store, name, digest, versions)
