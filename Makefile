@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/orchestration_overhead.py
 	$(PY) benchmarks/glossary_adherence.py
 	$(PY) benchmarks/adaptation_gain.py
+	$(PY) benchmarks/review_store.py
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)
