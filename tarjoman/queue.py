@@ -370,25 +370,14 @@ def _number_lines(project: Project, book: str, report: list[dict]) -> None:
 
 def post_edit_report(project: Project, book: str) -> tuple[list[dict], Path | None]:
     """chrF/TER/BLEU of recorded machine drafts against approved translations, per chapter × language × engine."""
-    data = BookSegments.load(project, book)
-    try:
-        with data.store.read() as session:
-            row = require_book(session, book)
-            by_lang = {lang: store_translations(session, row, lang) for lang in TARGETS}
-    finally:
-        data.store.close()
     groups: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for chapter, segments in data.chapters.items():
-        for lang, found in by_lang.items():
-            for segment in segments:
-                t = found.get(segment.uid)
-                if t is not None and t.approved and t.machine_draft:
-                    drafts, approved = groups.setdefault((chapter, lang, t.machine_engine), ([], []))
-                    drafts.append(t.machine_draft)
-                    approved.append(t.text)
-    rows = []
-    for (chapter, lang, engine), (drafts, approved) in sorted(groups.items()):
-        rows.append(dict(chapter=chapter, lang=lang, engine=engine, **asdict(post_edit_score(drafts, approved))))
+    for chapter, lang, _segment, t in approved_translations(project, book, list(TARGETS)):
+        if t.machine_draft:
+            drafts, approved = groups.setdefault((chapter, lang, t.machine_engine), ([], []))
+            drafts.append(t.machine_draft)
+            approved.append(t.text)
+    rows = [dict(chapter=chapter, lang=lang, engine=engine, **asdict(post_edit_score(drafts, approved)))
+            for (chapter, lang, engine), (drafts, approved) in sorted(groups.items())]
     chart = None
     if rows:
         book_dir = project.book_dir(book)
