@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -49,3 +51,11 @@ class Project:
 
     def manuscript_path(self, book: str) -> Path:
         return self.book_dir(book) / "manuscript.json"
+
+
+def login_name() -> str:
+    """Who runs the command, for the history; a container's user may have no name (getpass raises)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"

@@ -7,14 +7,13 @@ Every command that reads or changes review state starts here.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 from typing import Callable
 
 from .errors import ManuscriptError
 from .manuscript import Manuscript, load_manuscript
-from .project import Project
+from .project import Project, login_name
 from .store import Store
 from .store.core import book_row
 from .store.revision import sync_manuscript
@@ -22,7 +21,8 @@ from .store.revision import sync_manuscript
 
 def who_am_i(given: str | None = None) -> str:
     """Who a change is recorded as: given, else $TARJOMAN_USER, else the login name."""
-    return given or os.environ.get("TARJOMAN_USER") or getpass.getuser()
+    return given or os.environ.get("TARJOMAN_USER") or login_name()
+
 
 
 def open_store(project: Project) -> Store:

@@ -12,7 +12,6 @@ not made again.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import TypeVar
 from ..errors import GlossaryError
 from ..files import replace_if_unchanged, write_atomic
 from ..languages import TARGETS
-from ..project import Project, check_slug
+from ..project import Project, check_slug, login_name
 from ..store import Store
 from ..store import files as store_files
 from ..store import terms as store_terms
@@ -64,7 +63,7 @@ def _scope(project: Project, book: str) -> str:
 
 def _editor(by: str | None = None) -> str:
     """Who is deciding: ``--by``, else $TARJOMAN_EDITOR, else the login name."""
-    return by or os.environ.get("TARJOMAN_EDITOR") or getpass.getuser()
+    return by or os.environ.get("TARJOMAN_EDITOR") or login_name()
 
 
 def check_book(project: Project, book: str) -> list[Problem]:
