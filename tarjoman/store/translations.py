@@ -13,7 +13,7 @@ The rules, which every writer (``draft``, ``review import``, the desk) goes thro
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import StoreError
@@ -23,15 +23,20 @@ from .views import PERSON_ORIGINS, ChangeView, ConflictView, DraftIn, Edit, Edit
 
 
 def change(session: Session, translation: Translation, *, text: str, state: str, origin: str, who: str, action: str,
-           why: str = "", engine: str = "") -> None:
-    """Set a translation's text and state as a new version, and record it."""
+           why: str = "", engine: str = "", log: list[dict] | None = None) -> None:
+    """Set a translation's text and state as a new version, and record it (in ``log``, when given,
+    for the caller to insert at once: a book's drafts are thousands of changes)."""
     old_text, old_state = translation.text, translation.state
     translation.text, translation.state, translation.origin, translation.engine = text, state, origin, engine
     translation.version += 1
     translation.changed_by, translation.changed_at = who, now()
-    session.add(Change(book_id=translation.book_id, translation_id=translation.id, action=action, who=who, at=translation.changed_at,
-                       version=translation.version, old_text=old_text, new_text=text, old_state=old_state, new_state=state,
-                       origin=origin, why=why))
+    row = dict(book_id=translation.book_id, translation_id=translation.id, action=action, who=who, at=translation.changed_at,
+               version=translation.version, old_text=old_text, new_text=text, old_state=old_state, new_state=state,
+               origin=origin, why=why)
+    if log is None:
+        session.add(Change(**row))
+    else:
+        log.append(row)
 
 
 def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, who: str = "machine") -> dict[str, int]:
@@ -42,6 +47,7 @@ def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, 
         counts = {"drafted": 0, "suggested": 0, "unchanged": 0}
         book_row = require_book(session, book)
         rows = translation_rows(store, session, book_row, lang, [d.uid for d in drafts])
+        log: list[dict] = []
         for draft in drafts:
             row = rows.get(draft.uid)
             if row is None:
@@ -59,8 +65,10 @@ def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, 
                 counts["unchanged"] += 1
                 continue
             change(session, row, text=draft.text, state="draft" if draft.text else "empty", origin=draft.origin, who=who,
-                   action="draft", engine=draft.engine)
+                   action="draft", engine=draft.engine, log=log)
             counts["drafted"] += 1
+        if log:
+            session.execute(insert(Change), log)
         return counts
 
     return store.write(work)
@@ -237,15 +245,18 @@ def accept_drafts(store: Store, book: str, lang: str, *, who: str, acceptable) -
     def work(session: Session) -> tuple[int, int]:
         book_row = require_book(session, book)
         accepted = left = 0
+        log: list[dict] = []
         for row, uid in session.execute(select(Translation, Segment.uid).join(Segment, Translation.segment_id == Segment.id)
                                         .where(Translation.book_id == book_row.id, Translation.lang == lang, Segment.obsolete.is_(False),
                                                Translation.state == "draft").with_for_update()):
             if acceptable(uid, row.text):
                 change(session, row, text=row.text, state="approved", origin="translator", who=who, action="approve",
-                       why="accepted as drafted, unread")
+                       why="accepted as drafted, unread", log=log)
                 accepted += 1
             else:
                 left += 1
+        if log:
+            session.execute(insert(Change), log)
         return accepted, left
 
     return store.write(work)
