@@ -25,7 +25,7 @@ from pathlib import Path
 from .errors import ReviewFileError
 from .manuscript import Manuscript
 from .project import Project
-from .review import read_entries, read_po, syntax_errors
+from .review import ReviewFile, read_review_file, syntax_errors
 from .store import Store
 from .store import files as exchange
 from .store.cache import DraftCache
@@ -63,11 +63,14 @@ def _edited(entry, comment: str) -> bool:
     return mark is None or mark.group(1) != hashlib.sha256(entry.msgstr.encode("utf-8")).hexdigest()[:10]
 
 
-def _readable(path: Path) -> bool:
+def _read(path: Path) -> ReviewFile | None:
+    """The file as a translator left it, or None when it is missing or does not parse."""
+    if not path.is_file() or syntax_errors(path):
+        return None
     try:
-        return path.is_file() and not syntax_errors(path) and read_po(path) is not None
+        return read_review_file(path)
     except ReviewFileError:
-        return False
+        return None
 
 
 def _import_reviews(store: Store, project: Project, book: str) -> None:
@@ -81,25 +84,25 @@ def _import_reviews(store: Store, project: Project, book: str) -> None:
     records = []
     for path in sorted((book_dir / "review").glob("*/*.po")):
         chapter, lang = path.parent.name, path.stem
-        source = path if _readable(path) else book_dir / "reviewed" / chapter / f"{lang}.po"
-        if chapter not in by_chapter or not _readable(source):
+        if chapter not in by_chapter:
             continue
+        found = _read(path)
+        if found is not None:
+            records.append(path)
+        else:
+            found = _read(book_dir / "reviewed" / chapter / f"{lang}.po")  # the last good copy
+            if found is None:
+                continue
         ledger = _ledger(book_dir / "drafts" / f"{chapter}.{lang}.json")
-        catalog = read_po(source)
-        translator = catalog.metadata.get("Last-Translator", "")
-        engine = catalog.metadata.get("X-Tarjoman-Engine", "")
-        comments = {(e.msgctxt, e.msgid, e.obsolete): e.comment or "" for e in catalog}
-        obsolete = [e.msgid for e in read_entries(source) if (e.obsolete or (e.msgctxt, e.msgid) not in by_chapter[chapter]) and e.msgstr]
+        translator = found.metadata.get("Last-Translator", "")
+        engine = found.metadata.get("X-Tarjoman-Engine", "")
+        obsolete = [e.msgid for e in found.entries if (e.obsolete or (e.msgctxt, e.msgid) not in by_chapter[chapter]) and e.msgstr]
         uids = dict(by_chapter[chapter])
         uids.update({(None, text): uid for text, uid in add_obsolete(store, book, chapter, obsolete).items()} if obsolete else {})
-        for entry in read_entries(source):
+        for entry in found.entries:
             uid = uids.get((entry.msgctxt, entry.msgid)) or uids.get((None, entry.msgid))
-            if uid is None or not entry.msgstr:
-                continue
-            comment = comments.get((entry.msgctxt, entry.msgid, entry.obsolete), "")
-            rows.setdefault(lang, []).append(_row(uid, entry, comment, translator, engine, ledger.get(entry.msgid)))
-        if source == path:
-            records.append(path)
+            if uid is not None and entry.msgstr:
+                rows.setdefault(lang, []).append(_row(uid, entry, entry.comment, translator, engine, ledger.get(entry.msgid)))
     restore(store, book, rows, who="Tarjoman 0.1 review files", why="imported from the review files of Tarjoman 0.1")
     for path in records:
         exchange.record_written(store, str(path.resolve().relative_to(project.root.resolve())), hashlib.sha256(path.read_bytes()).hexdigest(), {})

@@ -202,19 +202,22 @@ def import_reviews(project: Project, book: str, langs: list[str] | None = None, 
     data = BookSegments.load(project, book)
     try:
         result = import_files(project, book, data, langs, who)
+        drafted = _drafted(data, book, langs or list(TARGETS))
         for chapter in data.chapters:
-            for lang in langs or TARGETS:
+            for lang in drafted:
                 path = po_path(project.book_dir(book), chapter, lang)
-                if not path.exists() and _drafted(data, book, lang):
+                if not path.exists():
                     result.notices.append(f"{path} is missing: its translations are safe in the store; `tarjoman review export {book}` writes it again")
         return result
     finally:
         data.store.close()
 
 
-def _drafted(data: BookSegments, book: str, lang: str) -> bool:
+def _drafted(data: BookSegments, book: str, langs: list[str]) -> list[str]:
+    """Those of ``langs`` the store has translations in (one aggregate query)."""
     with data.store.read() as session:
-        return bool(store_translations(session, require_book(session, book), lang))
+        _, counts = store_progress(session, require_book(session, book))
+    return [lang for lang in langs if any(c["drafted"] for (_, l), c in counts.items() if l == lang)]
 
 
 # --- writing the views --------------------------------------------------------------
@@ -292,7 +295,7 @@ def export_reviews(project: Project, book: str, langs: list[str] | None = None, 
         terms = load_termbase(project, book)
     data = BookSegments.load(project, book)
     try:
-        drafted = [lang for lang in (langs or TARGETS) if _drafted(data, book, lang)]
+        drafted = _drafted(data, book, langs or list(TARGETS))
         return write_views(project, book, data, drafted, terms=terms)
     finally:
         data.store.close()

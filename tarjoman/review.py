@@ -257,6 +257,7 @@ class ReviewEntry:
     version: int | None = None  # the translation's version the file was written with
     tcomment: str = ""
     previous_msgid: str | None = None
+    comment: str = ""  # the extracted comments, as written
 
     @property
     def approved(self) -> bool:
@@ -268,7 +269,7 @@ def _review_entry(entry: polib.POEntry, line: int) -> ReviewEntry:
     return ReviewEntry(
         entry.msgid, entry.msgctxt, entry.msgstr, entry.fuzzy, entry.obsolete, line, _QA_LINE.findall(entry.comment or ""),
         "carried over" in (entry.comment or ""), mark.group(1) if mark else None, int(mark.group(2)) if mark else None,
-        entry.tcomment or "", entry.previous_msgid,
+        entry.tcomment or "", entry.previous_msgid, entry.comment or "",
     )
 
 

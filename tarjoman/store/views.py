@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 STATES = ("empty", "draft", "approved")
-MACHINE_ORIGINS = ("machine", "tm", "carried")
 PERSON_ORIGINS = ("translator", "import")
 
 
