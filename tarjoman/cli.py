@@ -504,6 +504,111 @@ def _progress_printer():
     return show
 
 
+@cli.command(help="Start the review desk: translators, editors and publishers work in the browser on the review store.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for a team, behind a TLS reverse proxy.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--secure-cookies/--no-secure-cookies", default=None, help="Send the session cookie only over HTTPS; default: on unless --host is a loopback address.")
+@click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL"), help="Model the publisher's Draft button drafts with (hub ID or local folder); default $TARJOMAN_MODEL.")
+@click.pass_obj
+def serve(project: Project, host: str, port: int, secure_cookies: bool | None, model: str | None) -> None:
+    import uvicorn
+
+    from .desk import create_app
+    from .project_store import open_store
+
+    open_store(project).close()  # a store that cannot be opened is one line, before the server starts
+    secure = secure_cookies if secure_cookies is not None else host not in ("127.0.0.1", "localhost", "::1")
+    app = create_app(project.root, secure_cookies=secure, model=model)
+    click.echo(f"Tarjoman desk on http://{host}:{port}/ (project {project.root.resolve()}); Ctrl+C stops it")
+    if not _has_users(project):
+        click.echo(f"  no user yet: tarjoman --root {project.root} user add NAME --role admin", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, proxy_headers=True, server_header=False)
+
+
+def _has_users(project: Project) -> bool:
+    from .accounts import users
+    from .project_store import open_store
+
+    store = open_store(project)
+    try:
+        return bool(users(store))
+    finally:
+        store.close()
+
+
+@cli.group(help="People who work in the desk: add them, change their role, languages or password, deactivate them.")
+def user() -> None:
+    pass
+
+
+def _password(prompt: bool) -> str:
+    """Prompted twice on a terminal; read from the first line of stdin for scripts."""
+    if sys.stdin.isatty() and prompt:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise click.ClickException("no password on standard input")
+    return line.rstrip("\r\n")
+
+
+def _langs(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(code.strip() for code in value.split(",") if code.strip())
+
+
+@user.command("add", help="Add a user; the password is prompted, or read from standard input.")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]), required=True)
+@click.option("--lang", "langs", help="Languages a translator edits: comma-separated, e.g. ar,ur.")
+@click.pass_obj
+def user_add(project: Project, name: str, role: str, langs: str | None) -> None:
+    from .accounts import add_user
+    from .project_store import open_store, who_am_i
+
+    password = _password(True)
+    store = open_store(project)
+    try:
+        added = add_user(store, name, role, _langs(langs) or (), password, by=who_am_i())
+    finally:
+        store.close()
+    click.echo(f"added {added.name} ({added.role}{': ' + ','.join(added.langs) if added.langs else ''})")
+
+
+@user.command("set", help="Change a user's role, languages or password (--password reads it as `add` does), or (de)activate them.")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]))
+@click.option("--lang", "langs", help="The languages, replacing the old ones: comma-separated.")
+@click.option("--password", "new_password", is_flag=True, help="Set a new password (ends the user's sessions).")
+@click.option("--active/--inactive", default=None, help="An inactive user cannot log in; their sessions end.")
+@click.pass_obj
+def user_set(project: Project, name: str, role: str | None, langs: str | None, new_password: bool, active: bool | None) -> None:
+    from .accounts import set_user
+    from .project_store import open_store
+
+    password = _password(True) if new_password else None
+    store = open_store(project)
+    try:
+        changed = set_user(store, name, role=role, langs=_langs(langs), password=password, active=active)
+    finally:
+        store.close()
+    click.echo(f"{changed.name}: {changed.role}{' ' + ','.join(changed.langs) if changed.langs else ''}{'' if changed.active else ' (inactive)'}")
+
+
+@user.command("list", help="List the desk's users.")
+@click.pass_obj
+def user_list(project: Project) -> None:
+    from .accounts import users
+    from .project_store import open_store
+
+    store = open_store(project)
+    try:
+        for u in users(store):
+            click.echo(f"{u.name:<20} {u.role:<10} {','.join(u.langs):<12} {'active' if u.active else 'inactive'}")
+    finally:
+        store.close()
+
+
 def format_report(summary: dict) -> str:
     lines = [
         f"{summary['source']} → {summary['output']}",

@@ -201,6 +201,6 @@ def test_the_schema_is_the_alembic_head(store_url):
 
     store = Store(store_url)
     try:
-        assert _current_revision(store.engine) == head_revision() == "0001"
+        assert _current_revision(store.engine) == head_revision() == "0002"
     finally:
         store.close()

@@ -113,6 +113,12 @@ def load_termbase(project: Project, book: str) -> TermBase:
     return TermBase(terms, version)
 
 
+def terms_of(project: Project, book: str) -> dict[str, list[TermView]]:
+    """scope ("" for common.csv, else the book) → its terms, reading back an editor's saved CSV first."""
+    _, views = _exchange(project, book, next_step=f"run `tarjoman glossary check {book}`")
+    return views
+
+
 def approve(project: Project, book: str, term: str, renderings: dict[str, str | None], *, by: str | None = None,
             kind: str | None = None) -> Row:
     """Approve ``term`` (adding its row if it has none) with ``renderings``; every other row is kept as it was."""

@@ -190,3 +190,37 @@ def translation_rows(store: Store, session: Session, book: Book, lang: str, uids
         added = select(Translation).where(Translation.book_id == book.id, Translation.lang == lang, Translation.segment_id.in_(missing))
         found.update({by_id[t.segment_id]: t for t in session.scalars(added.with_for_update() if lock else added)})
     return found
+
+
+def work_counts(session: Session, book: Book) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (chapter, lang): translations ``approved``, ``edited`` (a person's unapproved text),
+    ``tm`` (an unconfirmed memory match) and ``machine`` (an unread machine draft); one query."""
+    filled = Translation.text != ""
+    draft = (Translation.state == "draft") & filled
+    rows = session.execute(
+        select(Chapter.key, Translation.lang,
+               func.sum(case(((Translation.state == "approved") & filled, 1), else_=0)),
+               func.sum(case((draft & Translation.origin.in_(("translator", "import")), 1), else_=0)),
+               func.sum(case((draft & (Translation.origin == "tm"), 1), else_=0)),
+               func.sum(case((draft & Translation.origin.in_(("machine", "carried")), 1), else_=0)))
+        .join(Segment, Translation.segment_id == Segment.id).join(Chapter, Segment.chapter_id == Chapter.id)
+        .where(Translation.book_id == book.id, Segment.obsolete.is_(False)).group_by(Chapter.key, Translation.lang)).all()
+    return {(key, lang): dict(approved=a or 0, edited=e or 0, tm=t or 0, machine=m or 0) for key, lang, a, e, t, m in rows}
+
+
+def translation(session: Session, book: Book, lang: str, uid: str) -> TranslationView | None:
+    """One segment's translation in ``lang``, as it stands."""
+    row = session.execute(select(*_TRANSLATION_COLUMNS).join(Segment, Translation.segment_id == Segment.id)
+                          .where(Translation.book_id == book.id, Translation.lang == lang, Segment.uid == uid)).first()
+    return TranslationView(*row[:-1], list(row[-1] or [])) if row is not None else None
+
+
+def books(session: Session) -> list[tuple[str, str]]:
+    """(slug, title) of every book in the store."""
+    return [(slug, title) for slug, title in session.execute(select(Book.slug, Book.title).order_by(Book.slug))]
+
+
+def segment_source(session: Session, book: Book, uid: str) -> tuple[str, str] | None:
+    """(source, the language it is in) of one segment."""
+    row = session.execute(select(Segment.source, Segment.lang).where(Segment.book_id == book.id, Segment.uid == uid)).first()
+    return (row[0], row[1]) if row is not None else None

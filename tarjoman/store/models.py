@@ -177,3 +177,62 @@ class ExchangeFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     versions: Mapped[dict] = mapped_column(JSON, default=dict)  # PO: segment uid → version; CSV: {"columns": […], "terms": {key: version}}
     written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    """A person who works in the desk. ``langs`` is the comma-separated languages a translator
+    may edit; the password is kept only as an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # translator · editor · publisher · admin
+    langs: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoginSession(Base):
+    """A desk login. Only the SHA-256 of the cookie's token is kept, so the table opens no session."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """A failed login, for rate limiting across every server process on one store."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name", "name", "at"), Index("ix_login_failures_client", "client", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Job(Base):
+    """A background run started from the desk (drafting, publishing): a CLI command in its own process."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_book", "book", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # draft · publish
+    args: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running · done · failed
+    started_by: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    returncode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    log: Mapped[str] = mapped_column(Text, default="")  # the log file, relative to the project root

@@ -1,0 +1,173 @@
+"""The desk's application: sessions, CSRF, permissions and errors, shared by pages and API.
+
+One FastAPI app per project (``create_app(root)``), over the project's review store. Pages
+(``pages.py``) are rendered on the server with Jinja2 and updated in part with htmx; the JSON
+API (``api.py``) under ``/api`` keeps the same rules. Both call :mod:`tarjoman.workspace`,
+:mod:`tarjoman.accounts` and the other core modules; nothing here decides what a person may
+change except by asking :func:`tarjoman.accounts.allowed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from .. import accounts
+from ..accounts import Action
+from ..errors import TarjomanError
+from ..languages import TARGETS, language
+from ..project import Project
+from ..store import Store
+from ..store.accounts import SessionView
+
+HERE = Path(__file__).resolve().parent
+FONTS = HERE.parent / "fonts"
+COOKIE = "tarjoman_session"
+LOGIN_COOKIE = "tarjoman_login"  # the CSRF token of the login form (double submit), before there is a session
+CSRF_HEADER = "x-csrf-token"
+log = logging.getLogger("tarjoman.desk")
+
+# Pages may run only the desk's own scripts and styles: planted markup that escaped escaping
+# would still not run.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class NotLoggedIn(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+class _Headers(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        response = await call_next(request)
+        if not request.url.path.startswith(("/docs", "/openapi.json")):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith("/api") or request.method != "GET":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = None) -> FastAPI:
+    """The desk of the project at ``root``. ``secure_cookies``: behind a TLS proxy, cookies go
+    only over HTTPS. ``model``: what the publisher's "Draft" button drafts with."""
+    from . import api, pages
+
+    app = FastAPI(title="Tarjoman desk", version="1", docs_url="/docs", redoc_url=None,
+                  description="The review desk of one Tarjoman project: the same rules as its pages.")
+    app.state.project = Project(Path(root))
+    app.state.store = Store.for_root(Path(root))
+    app.state.secure_cookies = secure_cookies
+    app.state.model = model
+    app.add_middleware(_Headers)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(NotLoggedIn)
+    async def _not_logged_in(request: Request, exc: NotLoggedIn):
+        if _wants_json(request):
+            return JSONResponse({"detail": "log in first"}, status_code=401)
+        return RedirectResponse(f"/login?next={_safe_next(request.url.path)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return templates.TemplateResponse(request, "error.html", {"status": 403, "message": exc.message, "me": None}, status_code=403)
+
+    @app.exception_handler(TarjomanError)
+    async def _refused(request: Request, exc: TarjomanError):
+        status = 429 if isinstance(exc, accounts.TooManyAttempts) else 401 if isinstance(exc, accounts.LoginRefused) else 400
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "message": str(exc), "me": None}, status_code=status)
+
+    @app.on_event("shutdown")
+    def _close() -> None:
+        app.state.store.close()
+
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _safe_next(path: str) -> str:
+    """Only a path on this site, never ``//evil.example``."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+# --- what every route may ask for ---------------------------------------------------------
+
+
+def store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def project(request: Request) -> Project:
+    return request.app.state.project
+
+
+def me(request: Request) -> SessionView:
+    """The logged-in person, or 401 / the login page."""
+    found = accounts.session(request.app.state.store, request.cookies.get(COOKIE))
+    if found is None:
+        raise NotLoggedIn()
+    request.state.session = found
+    return found
+
+
+async def checked(request: Request, who: SessionView = Depends(me)) -> SessionView:
+    """The logged-in person, on a state-changing request that carries their session's CSRF
+    token (the ``X-CSRF-Token`` header, or a ``csrf_token`` form field); else 403."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        given = (await request.form()).get("csrf_token")
+    if not accounts.csrf_matches(who.csrf, given if isinstance(given, str) else None):
+        raise Forbidden("the request has no valid CSRF token; reload the page")
+    return who
+
+
+def require(who: SessionView, action: Action, lang: str | None = None) -> None:
+    if not accounts.allowed(who.user, action, lang):
+        what = {"read": f"read {lang or 'this'}", "translate": f"translate into {lang}", "glossary": "decide glossary terms",
+                "publish": "draft and publish", "admin": "manage users"}[action]
+        raise Forbidden(f"{who.user.name} ({who.user.role}) may not {what}")
+
+
+def set_session_cookie(request: Request, response, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.secure_cookies,
+                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()), path="/")
+
+
+def client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def login_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def direction(lang: str) -> str:
+    return "rtl" if language(lang).rtl else "ltr"
+
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals.update(direction=direction, TARGETS=TARGETS, language=language)

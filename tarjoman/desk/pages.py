@@ -1,0 +1,224 @@
+"""The desk's pages, rendered on the server (Jinja2, autoescaped), updated in part with htmx."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from .. import accounts, workspace
+from ..errors import TarjomanError
+from ..languages import TARGETS
+from ..queue import book_status, post_edit_report
+from ..store.accounts import SessionView
+from . import jobs
+from .app import (COOKIE, LOGIN_COOKIE, Forbidden, _safe_next, checked, client, direction, me, project, require, set_session_cookie,
+                  store, templates)
+
+router = APIRouter(include_in_schema=False)
+
+
+def page(request: Request, name: str, who: SessionView | None, status_code: int = 200, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"me": who, **context}, status_code=status_code)
+
+
+# --- logging in -----------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", None, next=_safe_next(next), login_csrf=token, error="")
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.secure_cookies, path="/login")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=1024), csrf_token: str = Form(""),
+          next: str = Form("/")):
+    if not accounts.csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), csrf_token) or not request.cookies.get(LOGIN_COOKIE):
+        raise Forbidden("the login form has expired; reload the page")
+    try:
+        done = accounts.log_in(store(request), name, password, client=client(request), previous_token=request.cookies.get(COOKIE))
+    except (accounts.LoginRefused, accounts.TooManyAttempts) as exc:
+        token = secrets.token_urlsafe(24)
+        status = 429 if isinstance(exc, accounts.TooManyAttempts) else 401
+        response = page(request, "login.html", None, status, next=_safe_next(next), login_csrf=token, error=str(exc), name=name)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.secure_cookies, path="/login")
+        return response
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, done.token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: SessionView = Depends(checked)):
+    accounts.log_out(store(request), request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- home: my work --------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, who: SessionView = Depends(me)):
+    langs = accounts.languages(who.user)
+    work = workspace.work(store(request), langs)
+    by_book: dict[str, list] = {}
+    for item in work:
+        by_book.setdefault(item.book, []).append(item)
+    return page(request, "home.html", who, books=by_book, langs=langs, translates=[l for l in TARGETS if accounts.allowed(who.user, "translate", l)],
+                can_glossary=accounts.allowed(who.user, "glossary"), can_publish=accounts.allowed(who.user, "publish"),
+                can_admin=accounts.allowed(who.user, "admin"))
+
+
+# --- a chapter --------------------------------------------------------------------------
+
+
+@router.get("/books/{book}/{chapter}/{lang}")
+def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionView = Depends(me)):
+    if lang not in TARGETS:
+        raise workspace.DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+    require(who, "read", lang)
+    view = workspace.chapter_page(project(request), store(request), book, chapter, lang)
+    open_conflicts = workspace.conflicts(store(request), book, lang)
+    return page(request, "chapter.html", who, page=view, dir=direction(lang), editable=accounts.allowed(who.user, "translate", lang),
+                conflicts=[c for c in open_conflicts if c.chapter == chapter])
+
+
+@router.get("/books/{book}/{chapter}/{lang}/{uid}/history")
+def sentence_history(book: str, chapter: str, lang: str, uid: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "read", lang)
+    changes = workspace.history(store(request), book, uid, lang)
+    return page(request, "_history.html", who, changes=changes, dir=direction(lang), lang=lang)
+
+
+# --- the glossary -----------------------------------------------------------------------
+
+
+@router.get("/books/{book}/glossary")
+def glossary(book: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "glossary")
+    rows = workspace.glossary_page(project(request), store(request), book)
+    order = {"proposed": 0, "approved": 1, "rejected": 2}
+    rows.sort(key=lambda r: (order.get(r.status, 3), -r.count, r.term))
+    return page(request, "glossary.html", who, book=book, rows=rows, kinds=("person", "place", "unit", "operation", "other"))
+
+
+@router.post("/books/{book}/glossary")
+async def glossary_decide(book: str, request: Request, who: SessionView = Depends(checked)):
+    require(who, "glossary")
+    form = await request.form()
+    term, decision = str(form.get("term", "")), str(form.get("decision", ""))
+    renderings = {lang: str(form.get(lang, "")).strip() for lang in TARGETS if str(form.get(lang, "")).strip()}
+    error = ""
+    try:
+        workspace.decide_term(project(request), book, term, decision, renderings=renderings, kind=str(form.get("kind", "")) or None,
+                              who=who.user.name)
+    except TarjomanError as exc:
+        error = str(exc)
+    rows = {r.term: r for r in workspace.glossary_page(project(request), store(request), book)}
+    row = rows.get(term)
+    if row is None:
+        return HTMLResponse(f"<p class='error'>{_escape(error or 'no such term')}</p>", status_code=400)
+    return page(request, "_term.html", who, book=book, row=row, error=error, kinds=("person", "place", "unit", "operation", "other"),
+                status_code=400 if error else 200)
+
+
+@router.get("/books/{book}/glossary/history")
+def glossary_history(book: str, key: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "glossary")
+    return page(request, "_term_history.html", who, changes=workspace.term_history(project(request), store(request), book, key))
+
+
+# --- the publisher's dashboard ------------------------------------------------------------
+
+
+@router.get("/books/{book}/dashboard")
+def dashboard(book: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "publish")
+    status = book_status(project(request), book)
+    table: dict[str, dict[str, dict]] = {}
+    for row in status:
+        table.setdefault(row["chapter"], {})[row["lang"]] = row
+    scores, chart = post_edit_report(project(request), book)
+    per_lang: dict[str, list] = {}
+    for row in scores:
+        per_lang.setdefault(row["lang"], []).append(row)
+    chrf = {lang: round(sum(r["chrf"] * r["segments"] for r in rows) / max(1, sum(r["segments"] for r in rows)), 1)
+            for lang, rows in per_lang.items()}
+    blockers = workspace.blockers(project(request), store(request), book)
+    epubs = workspace.editions(project(request), book)
+    return page(request, "dashboard.html", who, book=book, table=table, chrf=chrf, chart=chart is not None, blockers=blockers,
+                epubs=epubs, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)],
+                can_draft=bool(request.app.state.model))
+
+
+@router.get("/books/{book}/jobs")
+def job_list(book: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "publish")
+    return page(request, "_jobs.html", who, book=book, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)])
+
+
+@router.post("/books/{book}/jobs")
+async def job_start(book: str, request: Request, who: SessionView = Depends(checked)):
+    require(who, "publish")
+    form = await request.form()
+    error = ""
+    try:
+        jobs.start(request.app, book, str(form.get("kind", "")), who=who.user.name, draft_edition=form.get("draft_edition") == "1")
+    except TarjomanError as exc:
+        error = str(exc)
+    return page(request, "_jobs.html", who, book=book, error=error, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)])
+
+
+@router.get("/books/{book}/post-edit.png")
+def chart(book: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "publish")
+    path = project(request).book_dir(book) / "post-edit.png"
+    if not path.is_file():
+        raise workspace.DeskError("no post-edit chart yet: nothing approved has a machine draft")
+    return FileResponse(path, media_type="image/png")
+
+
+@router.get("/books/{book}/epub/{name}")
+def download(book: str, name: str, request: Request, who: SessionView = Depends(me)):
+    require(who, "publish")
+    found = {e.name: e for e in workspace.editions(project(request), book)}.get(name)
+    if found is None:
+        raise workspace.DeskError(f"no edition {name!r} of {book!r}")
+    return FileResponse(found.path, media_type="application/epub+zip", filename=name)
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+@router.get("/users")
+def users(request: Request, who: SessionView = Depends(me)):
+    require(who, "admin")
+    return page(request, "users.html", who, users=accounts.users(store(request)), roles=accounts.ROLES, error="")
+
+
+@router.post("/users")
+async def users_add(request: Request, who: SessionView = Depends(checked)):
+    require(who, "admin")
+    form = await request.form()
+    error = ""
+    try:
+        langs = tuple(l for l in form.getlist("langs") if isinstance(l, str))
+        accounts.add_user(store(request), str(form.get("name", "")), str(form.get("role", "")), langs, str(form.get("password", "")),
+                          by=who.user.name)
+    except TarjomanError as exc:
+        error = str(exc)
+    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))

@@ -1,0 +1,392 @@
+"""What the desk shows and does, as core functions: a translator's work list, a chapter as a
+translator reviews it (source, glossary marks, footnotes, QA, the previous machine draft and
+source), saving a sentence against the version it was based on, the glossary as an editor
+decides it, and a book's state as a publisher watches it.
+
+The desk's pages and its JSON API call these; they hold no rules of their own. Every write
+goes through the review store (:mod:`tarjoman.store.translations`, :mod:`tarjoman.glossary`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import StoreError, TarjomanError
+from .glossary import approve as approve_term, load_termbase, reject as reject_term, terms_of
+from .glossary.terms import Occurrence, binder_for
+from .languages import TARGETS
+from .manuscript import load_manuscript
+from .project import Project
+from .qa import approval_problem
+from .store import ConflictView, Edit, Store, TranslationView
+from .store import translations as store_translations
+from .store.core import books as store_books, progress, require_book, segment_source, segments as store_segments, translation as store_translation
+from .store.core import translations as store_chapter_translations, work_counts
+
+STATES = ("draft", "approved")
+
+
+class DeskError(TarjomanError):
+    """A request the desk cannot carry out (no such book, chapter or sentence; bad text)."""
+
+
+# --- a translator's work ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChapterWork:
+    book: str
+    chapter: str
+    lang: str
+    total: int
+    approved: int
+    edited: int
+    machine: int
+    tm: int
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.approved / self.total, 1) if self.total else 100.0
+
+
+def books(store: Store) -> list[tuple[str, str]]:
+    with store.read() as session:
+        return store_books(session)
+
+
+def work(store: Store, langs: list[str]) -> list[ChapterWork]:
+    """Books × chapters × ``langs`` with their progress."""
+    out = []
+    with store.read() as session:
+        for slug, _title in store_books(session):
+            book = require_book(session, slug)
+            chapters, _ = progress(session, book)
+            counts = work_counts(session, book)
+            for chapter, total in chapters:
+                for lang in langs:
+                    c = counts.get((chapter, lang), dict(approved=0, edited=0, tm=0, machine=0))
+                    out.append(ChapterWork(slug, chapter, lang, total, c["approved"], c["edited"], c["machine"], c["tm"]))
+    return out
+
+
+# --- a chapter, as a translator reviews it -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    """A footnote mark cited in a sentence, and the first sentence of the footnote."""
+
+    mark: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    uid: str
+    paragraph: str
+    kind: str
+    source: str
+    source_lang: str
+    translation: TranslationView | None
+    terms: list[Occurrence] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    cited_in: str = ""  # for a footnote's sentence: the sentence citing it
+
+    @property
+    def text(self) -> str:
+        return self.translation.text if self.translation else ""
+
+    @property
+    def state(self) -> str:
+        return self.translation.state if self.translation else "empty"
+
+    @property
+    def version(self) -> int:
+        return self.translation.version if self.translation else 0
+
+    @property
+    def needs_work(self) -> bool:
+        return self.state != "approved"
+
+    @property
+    def source_pieces(self) -> list[tuple[str, Occurrence | None]]:
+        """The source cut around its approved glossary terms, for marking them."""
+        out, last = [], 0
+        for occ in self.terms:
+            out.append((self.source[last:occ.start], None))
+            out.append((self.source[occ.start:occ.end], occ))
+            last = occ.end
+        out.append((self.source[last:], None))
+        return [(text, occ) for text, occ in out if text]
+
+
+@dataclass(frozen=True)
+class ChapterPage:
+    book: str
+    chapter: str
+    lang: str
+    paragraphs: list[tuple[str, list[SegmentRow]]]  # (paragraph key, its sentences), in reading order
+    chapters: list[str]
+
+    @property
+    def rows(self) -> list[SegmentRow]:
+        return [row for _, rows in self.paragraphs for row in rows]
+
+
+@lru_cache(maxsize=16)
+def _citations(path: str, mtime_ns: int) -> tuple[dict[str, tuple[Note, ...]], dict[str, str]]:
+    """From the manuscript: sentence → footnotes it cites, and a footnote's first sentence → the citing sentence."""
+    manuscript = load_manuscript(Path(path))
+    cites: dict[str, tuple[Note, ...]] = {}
+    cited_in: dict[str, str] = {}
+    for chapter in manuscript.chapters:
+        first = {}
+        for note in chapter.footnotes:
+            for paragraph in note.paragraphs:
+                units = chapter.paragraph_units(paragraph)
+                if units:
+                    first[note.id] = (note.mark, units[0].id)
+                    break
+        for paragraph in ([chapter.title] if chapter.title else []) + chapter.paragraphs:
+            for unit in chapter.paragraph_units(paragraph):
+                found = [first[ref.footnote] for part in unit.parts for ref in part.notes if ref.footnote in first]
+                if found:
+                    cites[unit.id] = tuple(Note(mark, uid) for mark, uid in found)
+                    for _mark, uid in found:
+                        cited_in.setdefault(uid, unit.id)
+    return cites, cited_in
+
+
+def citations(project: Project, book: str) -> tuple[dict[str, tuple[Note, ...]], dict[str, str]]:
+    path = project.manuscript_path(book)
+    try:
+        return _citations(str(path), os.stat(path).st_mtime_ns)
+    except FileNotFoundError:
+        return {}, {}
+
+
+def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: str) -> ChapterPage:
+    """A chapter's sentences with their text in ``lang``, paragraph by paragraph."""
+    _check_lang(lang)
+    terms = load_termbase(project, book).binder(lang)
+    cites, cited_in = citations(project, book)
+    with store.read() as session:
+        row = _book(session, book)
+        chapters = [key for key, _ in progress(session, row)[0]]
+        if chapter not in chapters:
+            raise DeskError(f"book {book!r} has no chapter {chapter!r}")
+        sentences = store_segments(session, row, chapter=chapter)
+        found = store_chapter_translations(session, row, lang, chapter=chapter)
+    paragraphs: list[tuple[str, list[SegmentRow]]] = []
+    for s in sentences:
+        item = SegmentRow(s.uid, s.paragraph, s.kind, s.source, s.lang, found.get(s.uid), terms.find(s.source) if terms else [],
+                          list(cites.get(s.uid, ())), cited_in.get(s.uid, ""))
+        if paragraphs and paragraphs[-1][0] == s.paragraph:
+            paragraphs[-1][1].append(item)
+        else:
+            paragraphs.append((s.paragraph, [item]))
+    return ChapterPage(book, chapter, lang, paragraphs, chapters)
+
+
+def segment(store: Store, book: str, lang: str, uid: str) -> tuple[tuple[str, str], TranslationView | None]:
+    """((source, its language), translation) of one sentence."""
+    _check_lang(lang)
+    with store.read() as session:
+        row = _book(session, book)
+        source = _source(session, row, uid)
+        return source, store_translation(session, row, lang, uid)
+
+
+# --- saving a sentence ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The outcome of a save: the translation as it now stands, and the conflict if there was one."""
+
+    translation: TranslationView
+    conflict: ConflictView | None = None
+    changed: bool = True
+
+
+def save(store: Store, book: str, lang: str, uid: str, *, text: str, state: str, base_version: int, who: str) -> Saved:
+    """Save (``draft``) or approve (``approved``) a sentence, made against ``base_version``.
+
+    If someone else changed the sentence since that version, nothing is overwritten: the save
+    is kept as a conflict (``review conflicts`` lists it) and returned with the text as it
+    stands. Machine drafts made since give way to the person, as for every writer."""
+    _check_lang(lang)
+    if state not in STATES:
+        raise DeskError(f"state {state!r}: one of {', '.join(STATES)}")
+    if "\x00" in text or len(text) > 20000:
+        raise DeskError(f"{uid}: the text is not one a sentence can have")
+    text = text.strip()
+    (source, source_lang), _current = segment(store, book, lang, uid)
+    if state == "approved":
+        problem = approval_problem(source, text, lang, source_lang)
+        if problem:
+            raise DeskError(f"{uid}: cannot approve: {problem}")
+    outcome = store_translations.apply_edits(store, book, {lang: [Edit(uid, text, state, base_version, "desk")]}, who=who,
+                                             origin="translator")
+    _source_now, now = segment(store, book, lang, uid)
+    assert now is not None
+    return Saved(now, outcome.conflicts[0] if outcome.conflicts else None, changed=outcome.applied > 0)
+
+
+def resolve(store: Store, book: str, conflict_id: int, *, take: str, who: str) -> ConflictView:
+    """Settle a conflict: ``store`` keeps the text that stands, ``theirs`` takes the one kept aside."""
+    return store_translations.resolve(store, book, conflict_id, take=take, who=who)
+
+
+def conflicts(store: Store, book: str, lang: str | None = None) -> list[ConflictView]:
+    return [c for c in store_translations.conflicts(store, book) if lang is None or c.lang == lang]
+
+
+def history(store: Store, book: str, uid: str, lang: str):
+    return store_translations.history(store, book, uid=uid, lang=lang)
+
+
+# --- the glossary, as an editor decides it ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermRow:
+    term: str
+    key: str
+    status: str
+    kind: str
+    note: str
+    renderings: dict[str, str]
+    decided_by: str
+    decided_at: str
+    version: int
+    common: bool
+    count: int
+    chapters: list[str]
+    examples: list[tuple[str, str, str]]  # (chapter, uid, source)
+    drafts_to_change: dict[str, int]  # lang → machine drafts of sentences holding the term, not yet rendering it
+
+
+def glossary_page(project: Project, store: Store, book: str) -> list[TermRow]:
+    """Every term of the book (and the common ones), with where it occurs and what approving it would change."""
+    scopes = terms_of(project, book)
+    with store.read() as session:
+        row = _book(session, book)
+        sentences = store_segments(session, row)
+        by_lang = {lang: store_chapter_translations(session, row, lang) for lang in TARGETS}
+    views = [(scope, view) for scope, found in scopes.items() for view in found]
+    items = tuple(sorted({(view.term, "x") for _, view in views if view.term.strip()}))
+    finder = binder_for("fa", items)
+    found: dict[str, list] = {}
+    for s in sentences:
+        for occ in finder.find(s.source) if finder else []:
+            found.setdefault(occ.term, []).append(s)
+    out = []
+    for scope, view in views:
+        hits = list({s.uid: s for s in found.get(view.term, [])}.values())
+        to_change = {}
+        for lang in TARGETS:
+            rendering = view.renderings.get(lang, "")
+            to_change[lang] = sum(1 for s in hits if (t := by_lang[lang].get(s.uid)) is not None and t.state == "draft"
+                                  and t.origin in ("machine", "tm") and not (rendering and rendering in t.text))
+        out.append(TermRow(view.term, view.key, view.status, view.kind, view.note, dict(view.renderings), view.decided_by, view.decided_at,
+                           view.version, scope == "" and book != "", len(hits), sorted({s.chapter for s in hits}),
+                           [(s.chapter, s.uid, s.source) for s in hits[:3]], to_change))
+    return out
+
+
+def decide_term(project: Project, book: str, term: str, decision: str, *, renderings: dict[str, str] | None = None,
+                kind: str | None = None, who: str) -> None:
+    if decision == "approve":
+        approve_term(project, book, term, dict(renderings or {}), by=who, kind=kind or None)
+    elif decision == "reject":
+        reject_term(project, book, term, by=who)
+    else:
+        raise DeskError(f"decision {decision!r}: approve or reject")
+
+
+def term_history(project: Project, store: Store, book: str, key: str):
+    from .store.terms import history as store_term_history
+
+    return store_term_history(store, book, key) + (store_term_history(store, "", key) if book else [])
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in TARGETS:
+        raise DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+
+
+def _book(session, book: str):
+    try:
+        return require_book(session, book)
+    except StoreError as exc:
+        raise DeskError(f"no book {book!r} in the review store") from exc
+
+
+def _source(session, book_row, uid: str) -> tuple[str, str]:
+    source = segment_source(session, book_row, uid)
+    if source is None:
+        raise DeskError(f"book {book_row.slug!r} has no sentence {uid}")
+    return source
+
+
+@dataclass(frozen=True)
+class Blocker:
+    chapter: str
+    uid: str
+    lang: str
+    source: str
+    text: str
+    problem: str
+
+
+def blockers(project: Project, store: Store, book: str) -> list[Blocker]:
+    """Approved translations that cannot go into a book (publish refuses them), in reading order."""
+    with store.read() as session:
+        row = _book(session, book)
+        sentences = store_segments(session, row)
+        by_lang = {lang: store_chapter_translations(session, row, lang) for lang in TARGETS}
+    out = []
+    for lang in TARGETS:
+        for s in sentences:
+            t = by_lang[lang].get(s.uid)
+            if t is not None and t.state == "approved":
+                problem = approval_problem(s.source, t.text, lang, s.lang)
+                if problem:
+                    out.append(Blocker(s.chapter, s.uid, lang, s.source, t.text, problem))
+    return out
+
+
+@dataclass(frozen=True)
+class Edition:
+    name: str
+    path: Path
+    lang: str
+    size: int
+    built_at: datetime
+    checked: str  # what EPUBCheck said
+
+
+def editions(project: Project, book: str) -> list[Edition]:
+    """The book's EPUB files. ``publish`` writes a book only when EPUBCheck finds nothing in it
+    (no error, no warning), so every file here passed when it was built."""
+    from datetime import timezone
+
+    folder = project.book_dir(book) / "epub"
+    out = []
+    for path in sorted(folder.glob("*.epub")) if folder.is_dir() else []:
+        info = path.stat()
+        out.append(Edition(path.name, path, path.name.split(".")[1] if path.name.count(".") >= 2 else "", info.st_size,
+                           datetime.fromtimestamp(info.st_mtime, timezone.utc), "EPUBCheck: no errors, no warnings"))
+    return out
+
+
+def when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
