@@ -16,6 +16,7 @@ SAMPLE_GLOSSARY = REPO / "glossaries" / "sample.csv"  # 13 approved terms for th
 sys.path.insert(0, str(TESTS))
 
 from pg_cluster import postgres_cluster  # noqa: E402,F401  (a throwaway PostgreSQL server, once per session)
+from desk_harness import browser, desk_drafted, desk_root, desk_server  # noqa: E402,F401  (the desk, served and in Chromium)
 
 
 @pytest.fixture
