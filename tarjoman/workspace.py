@@ -53,14 +53,37 @@ class ChapterWork:
         return round(100 * self.approved / self.total, 1) if self.total else 100.0
 
 
+_synced: dict[str, tuple[int, int]] = {}
+
+
+def in_line(project: Project, book: str) -> None:
+    """Bring the store in line with the book's manuscript when it was extracted again since
+    (review files saved against the old revision go in first, as for every command)."""
+    path = project.manuscript_path(book)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    mark = (info.st_mtime_ns, info.st_size)
+    if _synced.get(str(path)) == mark:
+        return
+    from .queue import BookSegments
+
+    BookSegments.load(project, book).store.close()
+    _synced[str(path)] = mark
+
+
 def books(store: Store) -> list[tuple[str, str]]:
     with store.read() as session:
         return store_books(session)
 
 
-def work(store: Store, langs: list[str]) -> list[ChapterWork]:
+def work(store: Store, langs: list[str], project: Project | None = None) -> list[ChapterWork]:
     """Books × chapters × ``langs`` with their progress."""
     out = []
+    if project is not None:
+        for slug, _title in books(store):
+            in_line(project, slug)
     with store.read() as session:
         for slug, _title in store_books(session):
             book = require_book(session, slug)
@@ -172,6 +195,7 @@ def citations(project: Project, book: str) -> tuple[dict[str, tuple[Note, ...]],
 def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: str) -> ChapterPage:
     """A chapter's sentences with their text in ``lang``, paragraph by paragraph."""
     _check_lang(lang)
+    in_line(project, book)
     terms = load_termbase(project, book).binder(lang)
     cites, cited_in = citations(project, book)
     with store.read() as session:
@@ -273,6 +297,7 @@ class TermRow:
 
 def glossary_page(project: Project, store: Store, book: str) -> list[TermRow]:
     """Every term of the book (and the common ones), with where it occurs and what approving it would change."""
+    in_line(project, book)
     scopes = terms_of(project, book)
     with store.read() as session:
         row = _book(session, book)

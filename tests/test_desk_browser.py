@@ -37,7 +37,7 @@ def store_text(root, lang, uid):
 
 
 def open_chapter(driver, server, chapter, lang):
-    driver.get(f"{server.url}/books/sample/{chapter}/{lang}")
+    driver.get(f"{server.url}/books/sample/chapters/{chapter}/{lang}")
     wait(driver).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.matches('textarea.text')"))
 
 
@@ -124,7 +124,7 @@ def test_an_editor_approves_a_term_and_the_translators_page_marks_it(desk_server
 
 def test_a_translator_is_refused_the_glossary_and_other_languages(desk_server, browser):
     with logged_in(browser, desk_server, "tara") as driver:
-        for path in ("/books/sample/glossary", "/books/sample/ch01/en", "/books/sample/ch01/fr", "/books/sample/dashboard", "/users"):
+        for path in ("/books/sample/glossary", "/books/sample/chapters/ch01/en", "/books/sample/chapters/ch01/fr", "/books/sample/dashboard", "/users"):
             driver.get(desk_server.url + path)
             assert "Not allowed" in driver.find_element(By.TAG_NAME, "h1").text, path
         driver.get(desk_server.url + "/")

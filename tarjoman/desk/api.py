@@ -125,7 +125,7 @@ def books(request: Request, who: SessionView = Depends(me)) -> list[dict]:
     """Books, their chapters and, per language the person may read, the progress of each."""
     langs = accounts.languages(who.user)
     out: dict[str, dict] = {}
-    for item in workspace.work(store(request), langs):
+    for item in workspace.work(store(request), langs, project(request)):
         book = out.setdefault(item.book, {"book": item.book, "chapters": {}})
         book["chapters"].setdefault(item.chapter, {})[item.lang] = dict(
             total=item.total, approved=item.approved, edited=item.edited, machine=item.machine, tm=item.tm)

@@ -10,6 +10,7 @@ change except by asking :func:`tarjoman.accounts.allowed`.
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 import secrets
 import time
 from pathlib import Path
@@ -70,7 +71,12 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
     only over HTTPS. ``model``: what the publisher's "Draft" button drafts with."""
     from . import api, pages
 
-    app = FastAPI(title="Tarjoman desk", version="1", docs_url="/docs", redoc_url=None,
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.store.close()
+
+    app = FastAPI(title="Tarjoman desk", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   description="The review desk of one Tarjoman project: the same rules as its pages.")
     app.state.project = Project(Path(root))
     app.state.store = Store.for_root(Path(root))
@@ -100,10 +106,6 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
         return templates.TemplateResponse(request, "error.html", {"status": status, "message": str(exc), "me": None}, status_code=status)
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        app.state.store.close()
 
     return app
 

@@ -68,7 +68,7 @@ def logout(request: Request, who: SessionView = Depends(checked)):
 @router.get("/")
 def home(request: Request, who: SessionView = Depends(me)):
     langs = accounts.languages(who.user)
-    work = workspace.work(store(request), langs)
+    work = workspace.work(store(request), langs, project(request))
     by_book: dict[str, list] = {}
     for item in work:
         by_book.setdefault(item.book, []).append(item)
@@ -80,7 +80,7 @@ def home(request: Request, who: SessionView = Depends(me)):
 # --- a chapter --------------------------------------------------------------------------
 
 
-@router.get("/books/{book}/{chapter}/{lang}")
+@router.get("/books/{book}/chapters/{chapter}/{lang}")
 def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionView = Depends(me)):
     if lang not in TARGETS:
         raise workspace.DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
@@ -91,7 +91,7 @@ def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionVi
                 conflicts=[c for c in open_conflicts if c.chapter == chapter])
 
 
-@router.get("/books/{book}/{chapter}/{lang}/{uid}/history")
+@router.get("/books/{book}/chapters/{chapter}/{lang}/{uid}/history")
 def sentence_history(book: str, chapter: str, lang: str, uid: str, request: Request, who: SessionView = Depends(me)):
     require(who, "read", lang)
     changes = workspace.history(store(request), book, uid, lang)

@@ -1,0 +1,245 @@
+"""The desk's JSON API and pages over the review store: what a translator, an editor and a
+publisher do there, through HTTP (FastAPI's TestClient, in-process), with the CLI beside it."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import docx
+import pytest
+from desk_harness import PASSWORD, PROPOSED, tarjoman
+from fastapi.testclient import TestClient
+
+from tarjoman.accounts import add_user
+from tarjoman.store import DraftIn, Store
+from tarjoman.store.core import require_book, translations
+from tarjoman.store.translations import record_drafts
+
+
+class Desk:
+    """One person's browser on the desk: the session cookie, and the CSRF token for changes."""
+
+    def __init__(self, app, name: str):
+        self.http = TestClient(app, base_url="http://127.0.0.1")
+        answer = self.http.post("/api/login", json={"name": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        self.csrf = answer.json()["csrf_token"]
+
+    def get(self, url, **kw):
+        return self.http.get(url, **kw)
+
+    def put(self, url, body):
+        return self.http.put(url, json=body, headers={"X-CSRF-Token": self.csrf})
+
+    def post(self, url, body=None, **kw):
+        if body is not None:
+            kw["json"] = body
+        return self.http.post(url, headers={"X-CSRF-Token": self.csrf}, **kw)
+
+
+@pytest.fixture
+def app(desk_root):
+    from tarjoman.desk import create_app
+
+    app = create_app(desk_root)
+    yield app
+    app.state.store.close()
+
+
+def segments(desk, chapter="ch01", lang="ar"):
+    answer = desk.get(f"/api/books/sample/chapters/{chapter}/{lang}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["segments"]
+
+
+def stored(root, lang, uid):
+    with Store.for_root(root) as store, store.read() as session:
+        t = translations(session, require_book(session, "sample"), lang)[uid]
+        return t.text, t.state, t.origin, t.changed_by
+
+
+def test_the_api_lists_a_chapters_sentences_with_source_text_state_and_version(app, desk_root):
+    rows = segments(Desk(app, "tara"))
+    assert len(rows) > 10
+    first = rows[0]
+    assert set(first) >= {"id", "source", "text", "state", "version"}
+    assert stored(desk_root, "ar", first["id"])[:2] == (first["text"], first["state"])
+    assert all(r["state"] == "draft" and r["version"] >= 1 and r["origin"] == "machine" for r in rows)
+    schema = Desk(app, "tara").get("/openapi.json").json()
+    assert "/api/books/{book}/segments/{uid}/{lang}" in schema["paths"]
+    assert "409" in schema["paths"]["/api/books/{book}/segments/{uid}/{lang}"]["put"]["responses"]
+
+
+def test_saving_and_approving_a_sentence_makes_new_versions_recorded_as_the_person(app, desk_root):
+    desk = Desk(app, "tara")
+    row = segments(desk)[3]
+    saved = desk.put(f"/api/books/sample/segments/{row['id']}/ar", {"text": "مسودة أولى", "state": "draft", "base_version": row["version"]})
+    assert saved.status_code == 200 and saved.json()["version"] == row["version"] + 1
+    approved = desk.put(f"/api/books/sample/segments/{row['id']}/ar",
+                        {"text": "  نص منقح.  ", "state": "approved", "base_version": saved.json()["version"]})
+    assert approved.status_code == 200, approved.text
+    assert approved.json() == {"id": row["id"], "text": "نص منقح.", "state": "approved", "version": row["version"] + 2, "changed_by": "tara"}
+    assert stored(desk_root, "ar", row["id"]) == ("نص منقح.", "approved", "translator", "tara")
+    history = tarjoman(desk_root, "history", "sample", row["id"], "--lang", "ar", "--json")
+    actions = [(c["action"], c["who"]) for c in json.loads(history.stdout)]
+    assert actions[-2:] == [("edit", "tara"), ("approve", "tara")]
+
+
+def test_a_stale_save_is_409_with_the_current_text_and_kept_as_a_conflict_to_resolve(app, desk_root):
+    add_user(app.state.store, "amal", "translator", ("ar",), PASSWORD, by="test")
+    tara, amal = Desk(app, "tara"), Desk(app, "amal")
+    row = segments(tara)[5]
+    url = f"/api/books/sample/segments/{row['id']}/ar"
+    assert tara.put(url, {"text": "ترجمة تارا", "state": "approved", "base_version": row["version"]}).status_code == 200
+    late = amal.put(url, {"text": "ترجمة أمل", "state": "draft", "base_version": row["version"]})
+    assert late.status_code == 409
+    body = late.json()
+    assert body["current"]["text"] == "ترجمة تارا" and body["current"]["changed_by"] == "tara"
+    assert body["yours"] == {"text": "ترجمة أمل", "state": "draft"}
+    assert stored(desk_root, "ar", row["id"])[:2] == ("ترجمة تارا", "approved")  # nothing overwritten
+    listed = tarjoman(desk_root, "review", "conflicts", "sample", "--json")
+    assert [c["id"] for c in json.loads(listed.stdout)] == [body["conflict_id"]]
+    # A translator of another language may not settle it.
+    assert Desk(app, "tom").post(f"/api/books/sample/conflicts/{body['conflict_id']}", {"take": "theirs"}).status_code == 403
+    taken = amal.post(f"/api/books/sample/conflicts/{body['conflict_id']}", {"take": "theirs"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["text"] == "ترجمة أمل"
+    assert stored(desk_root, "ar", row["id"])[:2] == ("ترجمة أمل", "draft")
+    assert json.loads(tarjoman(desk_root, "review", "conflicts", "sample", "--json").stdout) == []
+
+
+def test_a_machine_draft_made_since_the_page_loaded_gives_way_to_the_person(app, desk_root):
+    desk = Desk(app, "tara")
+    row = segments(desk)[2]
+    record_drafts(app.state.store, "sample", "ar", [DraftIn(row["id"], "مسودة آلية جديدة", "machine", "other-engine")])
+    saved = desk.put(f"/api/books/sample/segments/{row['id']}/ar", {"text": "نص تارا", "state": "approved", "base_version": row["version"]})
+    assert saved.status_code == 200, saved.text
+    assert stored(desk_root, "ar", row["id"])[:2] == ("نص تارا", "approved")
+
+
+@pytest.mark.parametrize("text, reason", [("  \u200c ", "empty"), (None, "Persian source")])
+def test_approving_what_cannot_be_published_is_refused_with_the_reason(app, desk_root, text, reason):
+    desk = Desk(app, "tara")
+    row = segments(desk)[1]
+    before = stored(desk_root, "ar", row["id"])
+    answer = desk.put(f"/api/books/sample/segments/{row['id']}/ar",
+                      {"text": row["source"] if text is None else text, "state": "approved", "base_version": row["version"]})
+    assert answer.status_code == 400 and reason in answer.json()["detail"] and row["id"] in answer.json()["detail"]
+    assert stored(desk_root, "ar", row["id"]) == before
+
+
+def test_my_work_counts_approved_edited_machine_and_memory_per_chapter_and_language(app):
+    desk = Desk(app, "tara")
+    rows = segments(desk, "ch02", "ur")
+    desk.put(f"/api/books/sample/segments/{rows[0]['id']}/ur", {"text": "منظور شدہ", "state": "approved", "base_version": rows[0]["version"]})
+    desk.put(f"/api/books/sample/segments/{rows[1]['id']}/ur", {"text": "ترمیم شدہ", "state": "draft", "base_version": rows[1]["version"]})
+    books = desk.get("/api/books").json()
+    ch02 = books[0]["chapters"]["ch02"]
+    assert set(ch02) == {"ar", "ur"}  # only the translator's own languages
+    assert ch02["ur"] == {"total": len(rows), "approved": 1, "edited": 1, "machine": len(rows) - 2, "tm": 0}
+    page = desk.get("/").text
+    assert re.search(r'href="/books/sample/chapters/ch02/ur"', page) and "/books/sample/chapters/ch02/en" not in page
+
+
+def test_the_chapter_page_marks_terms_shows_footnotes_qa_and_the_previous_machine_draft(app, desk_root):
+    assert tarjoman(desk_root, "qa", "sample").returncode in (0, 1)
+    page = Desk(app, "tara").get("/books/sample/chapters/ch01/ar")
+    assert page.status_code == 200
+    html = page.text
+    assert 'dir="rtl" lang="ar"' in html and 'lang="fa"' in html
+    assert re.search(r'<mark class="term" title="glossary: خرمشهر"', html)  # an approved term, with its Arabic rendering
+    assert 'class="note-ref"' in html and 'class="cited"' in html  # a footnote mark, and the footnote says where it is cited
+    assert 'class="machine-text"' in html
+    with Store.for_root(desk_root) as store, store.read() as session:
+        qa = {u: t.qa for u, t in translations(session, require_book(session, "sample"), "ar").items() if t.qa}
+    if qa:
+        assert '<ul class="qa">' in html or any(uid not in html for uid in qa)
+
+
+def test_after_a_revision_the_previous_source_is_on_the_page(app, desk_root):
+    desk = Desk(app, "tara")
+    manuscript = desk_root / "sources" / "sample.docx"
+    document = docx.Document(manuscript)
+    paragraph = next(p for p in document.paragraphs if p.text.startswith("پدرم چیزی نگفت"))
+    old = paragraph.text
+    found = next(r for r in segments(desk, "ch01") + segments(desk, "ch02") + segments(desk, "ch03") if r["source"].startswith("پدرم چیزی نگفت"))
+    chapter = next(c for c in ("ch01", "ch02", "ch03") if any(r["id"] == found["id"] for r in segments(desk, c)))
+    assert desk.put(f"/api/books/sample/segments/{found['id']}/ar", {"text": "لم يقل أبي شيئًا.", "state": "approved",
+                                                                     "base_version": found["version"]}).status_code == 200
+    paragraph.runs[0].text = paragraph.runs[0].text.replace("پدرم چیزی نگفت", "پدرم هیچ چیزی نگفت")
+    for run in paragraph.runs[1:]:
+        run.text = run.text
+    document.save(manuscript)
+    assert tarjoman(desk_root, "extract", str(manuscript), "--book", "sample").returncode == 0
+    html = desk.get(f"/books/sample/chapters/{chapter}/ar").text
+    assert 'class="previous"' in html and found["source"] in html and "لم يقل أبي شيئًا." in html
+    assert old.split(".")[0] != paragraph.text.split(".")[0]
+
+
+def test_the_glossary_page_shows_where_a_term_occurs_and_what_approving_it_changes(app, desk_root):
+    editor = Desk(app, "ed")
+    terms = {t["term"]: t for t in editor.get("/api/books/sample/terms").json()}
+    karun = terms[PROPOSED]
+    assert karun["status"] == "proposed" and karun["count"] >= 2 and "ch01" in karun["chapters"]
+    assert sum(karun["drafts_to_change"].values()) > 0
+    page = editor.get("/books/sample/glossary").text
+    assert PROPOSED in page and "machine drafts at the next draft" in page
+    refused = editor.post("/api/books/sample/terms", {"term": PROPOSED, "decision": "approve", "renderings": {"en": "Karun"}})
+    assert refused.status_code == 400 and "rendering" in refused.json()["detail"]
+    decided = editor.post("/api/books/sample/terms", {"term": PROPOSED, "decision": "approve", "kind": "place",
+                                                      "renderings": {"en": "Karun", "ar": "كارون", "fr": "Karoun", "ur": "کارون"}})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "approved" and decided.json()["decided_by"] == "ed"
+    csv = (desk_root / "glossaries" / "sample.csv").read_text(encoding="utf-8-sig")
+    assert re.search(rf"^{PROPOSED},Karun,كارون,Karoun,کارون,approved,place,.*,ed,", csv, re.M)  # the CSV view follows the store
+    key = next(t for t in editor.get("/api/books/sample/terms").json() if t["term"] == PROPOSED)
+    history = editor.get("/books/sample/glossary/history", params={"key": PROPOSED}).text
+    assert "ed ·" in history and "term-approve" in history and key["decided_by"] == "ed"
+
+
+def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book(app, desk_root):
+    tara = Desk(app, "tara")
+    row = segments(tara)[4]
+    tara.put(f"/api/books/sample/segments/{row['id']}/ar", {"text": "جملة معتمدة.", "state": "approved", "base_version": row["version"]})
+    publisher = Desk(app, "pub")
+    assert tara.post("/api/books/sample/jobs", {"kind": "publish"}).status_code == 403
+    started = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
+    assert started.status_code == 200, started.text
+    job = started.json()
+    again = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
+    assert again.status_code == 400 and "already running" in again.json()["detail"]
+    deadline = time.monotonic() + 300
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+        job = publisher.get(f"/api/jobs/{job['id']}").json()
+    assert job["state"] == "done", job
+    assert any("sample.ar.epub" in line for line in job["log"])
+    dashboard = publisher.get("/books/sample/dashboard").text
+    assert "EPUBCheck: no errors, no warnings" in dashboard and 'href="/books/sample/epub/sample.ar.epub"' in dashboard
+    assert "post-edit.png" in dashboard and "chrF" in dashboard
+    epub = publisher.get("/books/sample/epub/sample.ar.epub")
+    assert epub.status_code == 200 and epub.content[:2] == b"PK"
+    assert publisher.get("/books/sample/post-edit.png").content[:4] == b"\x89PNG"
+    assert publisher.get("/books/sample/epub/..%2Ftarjoman.sqlite").status_code in (400, 404)
+
+
+def test_users_are_added_from_stdin_and_kept_only_as_argon2_hashes(desk_root):
+    done = tarjoman(desk_root, "user", "add", "nour", "--role", "translator", "--lang", "ar,fr", stdin="a long passphrase\n")
+    assert done.returncode == 0 and "added nour (translator: ar,fr)" in done.stdout
+    refused = tarjoman(desk_root, "user", "add", "nour2", "--role", "translator", stdin="a long passphrase\n")
+    assert refused.returncode == 1 and "needs the languages" in refused.stderr
+    short = tarjoman(desk_root, "user", "add", "nour3", "--role", "editor", stdin="short\n")
+    assert short.returncode == 1 and "too short" in short.stderr
+    twice = tarjoman(desk_root, "user", "add", "nour", "--role", "editor", stdin="a long passphrase\n")
+    assert twice.returncode == 1 and "already a user 'nour'" in twice.stderr
+    import sqlite3
+
+    with sqlite3.connect(desk_root / "tarjoman.sqlite") as db:
+        (stored_hash,) = db.execute("SELECT password_hash FROM users WHERE name = 'nour'").fetchone()
+    assert stored_hash.startswith("$argon2id$") and "a long passphrase" not in stored_hash
+    listed = tarjoman(desk_root, "user", "list")
+    assert "nour" in listed.stdout and "$argon2" not in listed.stdout
+    changed = tarjoman(desk_root, "user", "set", "nour", "--inactive")
+    assert changed.returncode == 0 and "(inactive)" in changed.stdout
