@@ -243,3 +243,42 @@ def test_users_are_added_from_stdin_and_kept_only_as_argon2_hashes(desk_root):
     assert "nour" in listed.stdout and "$argon2" not in listed.stdout
     changed = tarjoman(desk_root, "user", "set", "nour", "--inactive")
     assert changed.returncode == 0 and "(inactive)" in changed.stdout
+
+
+def test_the_desk_on_postgresql_keeps_sessions_saves_and_conflicts_in_the_one_database(postgres_cluster, tmp_path, monkeypatch):
+    """The same desk over PostgreSQL: two server processes' worth of apps share logins and see each other's saves."""
+    import shutil
+
+    from conftest import SAMPLE
+    from desk_harness import DEMO_MODEL, add_users
+    from pg_cluster import create_database
+
+    from tarjoman.desk import create_app
+
+    url = create_database(postgres_cluster, "desk_api")
+    monkeypatch.setenv("TARJOMAN_DATABASE_URL", url)
+    root = tmp_path / "project"
+    (root / "sources").mkdir(parents=True)
+    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    assert tarjoman(root, "extract", str(root / "sources" / "sample.docx"), "--book", "sample").returncode == 0
+    drafted = tarjoman(root, "draft", "sample", "--lang", "ar", "--model", str(DEMO_MODEL), "--beams", "1")
+    assert drafted.returncode == 0, drafted.stderr
+    add_users(root, {"tara": ("translator", "ar"), "amal": ("translator", "ar")})
+    assert not (root / "tarjoman.sqlite").exists()
+    one, two = create_app(root), create_app(root)  # as two server processes on one database would be
+    try:
+        tara, amal = Desk(one, "tara"), Desk(two, "amal")
+        row = segments(tara, "ch02")[0]
+        url_ = f"/api/books/sample/segments/{row['id']}/ar"
+        assert tara.put(url_, {"text": "نص تارا", "state": "approved", "base_version": row["version"]}).status_code == 200
+        late = amal.put(url_, {"text": "نص أمل", "state": "approved", "base_version": row["version"]})
+        assert late.status_code == 409 and late.json()["current"]["text"] == "نص تارا"
+        # A session opened through one app is honoured by the other: it lives in the database.
+        cookie = tara.http.cookies.get("tarjoman_session")
+        other = TestClient(two, base_url="http://127.0.0.1", cookies={"tarjoman_session": cookie})
+        assert other.get("/api/me").json()["name"] == "tara"
+        status = json.loads(tarjoman(root, "status", "sample", "--json").stdout)
+        assert next(r for r in status if (r["chapter"], r["lang"]) == ("ch02", "ar"))["approved"] == 1
+    finally:
+        one.state.store.close()
+        two.state.store.close()

@@ -204,3 +204,20 @@ def test_the_schema_is_the_alembic_head(store_url):
         assert _current_revision(store.engine) == head_revision() == "0002"
     finally:
         store.close()
+
+
+def test_the_migrations_build_exactly_the_models_tables(store_url):
+    """A model changed without a migration (or the reverse) would pass every other test on a fresh
+    database built one way, and break every existing project built the other."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tarjoman.store.models import Base
+
+    store = Store(store_url)
+    try:
+        with store.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        store.close()
+    assert differences == []
