@@ -174,3 +174,25 @@ def test_a_reload_keeps_what_was_being_typed(desk_server, browser):
         field = seg(driver, uid).find_element(By.CSS_SELECTOR, "textarea.text")
         assert field.get_attribute("value") == "Une phrase à moitié revue"
         assert seg(driver, uid).find_element(By.CSS_SELECTOR, ".meta .state").text == "edited"
+
+
+def test_the_source_and_the_machine_draft_are_one_key_away(desk_server, browser):
+    with logged_in(browser, desk_server, "tom") as driver:
+        open_chapter(driver, desk_server, "ch02", "en")
+        uid = focused_uid(driver)
+        field = type_into(driver, uid, "something else")
+        field.send_keys(Keys.ALT, "s")
+        source = seg(driver, uid).find_element(By.CSS_SELECTOR, ".source").text.strip()
+        wait(driver).until(lambda d: field.get_attribute("value") == source)
+        field.send_keys(Keys.ALT, "m")
+        machine = driver.execute_script("return arguments[0].querySelector('.machine-text').textContent", seg(driver, uid))
+        wait(driver).until(lambda d: field.get_attribute("value") == machine)
+        assert machine and machine != source
+
+
+def test_the_api_documentation_renders_without_the_internet(desk_server, browser):
+    driver = browser()
+    driver.get(desk_server.url + "/docs")
+    wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    paths = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert "/api/books/{book}/segments/{uid}/{lang}" in paths and "/api/login" in paths

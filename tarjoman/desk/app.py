@@ -76,7 +76,7 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
         yield
         app.state.store.close()
 
-    app = FastAPI(title="Tarjoman desk", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
+    app = FastAPI(title="Tarjoman desk", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="The review desk of one Tarjoman project: the same rules as its pages.")
     app.state.project = Project(Path(root))
     app.state.store = Store.for_root(Path(root))
@@ -86,6 +86,15 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
     app.include_router(api.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API's OpenAPI page, with Swagger UI served from here (vendored, with its licence): no CDN."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Tarjoman desk API",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="data:,")
     app.include_router(pages.router)
 
     @app.exception_handler(NotLoggedIn)
