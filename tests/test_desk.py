@@ -282,3 +282,20 @@ def test_the_desk_on_postgresql_keeps_sessions_saves_and_conflicts_in_the_one_da
     finally:
         one.state.store.close()
         two.state.store.close()
+
+
+def test_an_admin_adds_changes_and_deactivates_users_and_a_deactivated_user_is_logged_out(app):
+    admin = Desk(app, "adm")
+    added = admin.post("/users", data={"name": "leila", "role": "translator", "langs": ["fr"], "password": "long enough pass", "csrf_token": admin.csrf})
+    assert added.status_code == 200 and 'data-user="leila"' in added.text
+    assert "long enough pass" not in added.text and "$argon2" not in added.text
+    leila = TestClient(app, base_url="http://127.0.0.1")
+    assert leila.post("/api/login", json={"name": "leila", "password": "long enough pass"}).status_code == 200
+    assert leila.get("/api/me").json() == {"name": "leila", "role": "translator", "langs": ["fr"]}
+    changed = admin.post("/users/leila", data={"role": "translator", "langs": "fr,en", "csrf_token": admin.csrf})
+    assert changed.status_code == 200 and leila.get("/api/me").json()["langs"] == ["fr", "en"]
+    assert admin.post("/users/leila", data={"active": "0", "csrf_token": admin.csrf}).status_code == 200
+    assert leila.get("/api/me").status_code == 401  # her session ended with her account
+    assert TestClient(app).post("/api/login", json={"name": "leila", "password": "long enough pass"}).status_code == 401
+    assert admin.post("/users/adm", data={"active": "0", "csrf_token": admin.csrf}).status_code == 400
+    assert Desk(app, "ed").post("/users/leila", data={"active": "1"}).status_code == 403

@@ -167,7 +167,7 @@ def require(who: SessionView, action: Action, lang: str | None = None) -> None:
 
 
 def set_session_cookie(request: Request, response, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.secure_cookies,
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
                         max_age=int(accounts.SESSION_LIFETIME.total_seconds()), path="/")
 
 

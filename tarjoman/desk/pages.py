@@ -218,6 +218,23 @@ async def users_add(request: Request, who: SessionView = Depends(checked)):
     return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
 
 
+@router.post("/users/{name}")
+async def users_change(name: str, request: Request, who: SessionView = Depends(checked)):
+    require(who, "admin")
+    form = await request.form()
+    error = ""
+    try:
+        if name == who.user.name and form.get("active") == "0":
+            raise accounts.AccountError("you cannot deactivate yourself")
+        langs = form.get("langs")
+        accounts.set_user(store(request), name, role=str(form.get("role")) if form.get("role") else None,
+                          langs=tuple(l.strip() for l in str(langs).split(",") if l.strip()) if langs is not None else None,
+                          active={"1": True, "0": False}.get(str(form.get("active", ""))))
+    except TarjomanError as exc:
+        error = str(exc)
+    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
+
+
 def _escape(text: str) -> str:
     from markupsafe import escape
 
