@@ -24,7 +24,7 @@ from .project import Project
 from .qa import approval_problem
 from .store import ConflictView, Edit, Store, TranslationView
 from .store import translations as store_translations
-from .store.core import books as store_books, progress, require_book, segment_source, segments as store_segments, translation as store_translation
+from .store.core import books as store_books, chapter_keys, chapter_slice, progress, require_book, segment_source, segments as store_segments, translation as store_translation
 from .store.core import translations as store_chapter_translations, work_counts
 
 STATES = ("draft", "approved")
@@ -149,15 +149,25 @@ class SegmentRow:
 
 @dataclass(frozen=True)
 class ChapterPage:
+    """A slice of a chapter, whole paragraphs, from sentence ``start``; ``next_start`` is where the
+    next slice begins (None at the end). A page shows the first slice and fetches the others as
+    the translator reaches them: a chapter of thousands of sentences opens as fast as a short one."""
+
     book: str
     chapter: str
     lang: str
     paragraphs: list[tuple[str, list[SegmentRow]]]  # (paragraph key, its sentences), in reading order
     chapters: list[str]
+    start: int
+    total: int
+    next_start: int | None
 
     @property
     def rows(self) -> list[SegmentRow]:
         return [row for _, rows in self.paragraphs for row in rows]
+
+
+SLICE = 200  # sentences in one slice of a chapter page (more, to end on a paragraph's last sentence)
 
 
 @lru_cache(maxsize=16)
@@ -192,19 +202,27 @@ def citations(project: Project, book: str) -> tuple[dict[str, tuple[Note, ...]],
         return {}, {}
 
 
-def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: str) -> ChapterPage:
-    """A chapter's sentences with their text in ``lang``, paragraph by paragraph."""
+def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: str, *, start: int = 0,
+                 count: int | None = SLICE) -> ChapterPage:
+    """Sentences of a chapter from ``start`` with their text in ``lang``, paragraph by paragraph:
+    ``count`` of them and the rest of the last one's paragraph (None: the whole chapter)."""
     _check_lang(lang)
     in_line(project, book)
     terms = load_termbase(project, book).binder(lang)
     cites, cited_in = citations(project, book)
+    start = max(0, start)
     with store.read() as session:
         row = _book(session, book)
-        chapters = [key for key, _ in progress(session, row)[0]]
+        chapters = chapter_keys(session, row)
         if chapter not in chapters:
             raise DeskError(f"book {book!r} has no chapter {chapter!r}")
-        sentences = store_segments(session, row, chapter=chapter)
-        found = store_chapter_translations(session, row, lang, chapter=chapter)
+        sentences, total = chapter_slice(session, row, chapter, start, (count + 100) if count is not None else 10**9)
+        if count is not None and len(sentences) > count:
+            end = count
+            while end < len(sentences) and sentences[end].paragraph == sentences[end - 1].paragraph:
+                end += 1
+            sentences = sentences[:end]
+        found = store_chapter_translations(session, row, lang, uids=[s.uid for s in sentences])
     paragraphs: list[tuple[str, list[SegmentRow]]] = []
     for s in sentences:
         item = SegmentRow(s.uid, s.paragraph, s.kind, s.source, s.lang, found.get(s.uid), terms.find(s.source) if terms else [],
@@ -213,7 +231,8 @@ def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: 
             paragraphs[-1][1].append(item)
         else:
             paragraphs.append((s.paragraph, [item]))
-    return ChapterPage(book, chapter, lang, paragraphs, chapters)
+    after = start + len(sentences)
+    return ChapterPage(book, chapter, lang, paragraphs, chapters, start, total, after if after < total else None)
 
 
 def segment(store: Store, book: str, lang: str, uid: str) -> tuple[tuple[str, str], TranslationView | None]:

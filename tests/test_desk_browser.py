@@ -196,3 +196,52 @@ def test_the_api_documentation_renders_without_the_internet(desk_server, browser
     wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
     paths = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
     assert "/api/books/{book}/segments/{uid}/{lang}" in paths and "/api/login" in paths
+
+
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+@pytest.fixture
+def long_chapter(tmp_path):
+    """A manuscript whose one chapter has 600 sentences, a footnote cited in its first paragraph."""
+    from docx_builder import ManuscriptBuilder, Note
+    from desk_harness import add_users
+
+    root = tmp_path / "long"
+    (root / "sources").mkdir(parents=True)
+    builder = ManuscriptBuilder(title="کتاب بلند")
+    builder.heading("فصل اول: روزهای طولانی")
+    for p in range(200):
+        n = [str(3 * p + i + 1).translate(PERSIAN_DIGITS) for i in range(3)]
+        parts = [f"در روز {n[0]} از خانه بیرون رفتیم. ", f"در روز {n[1]} باران آمد. ", f"در روز {n[2]} برگشتیم."]
+        if p == 0:
+            parts.insert(1, Note("این پانویس در پایان فصل است."))
+        builder.paragraph(parts)
+    builder.save(root / "sources" / "long.docx")
+    assert tarjoman(root, "extract", str(root / "sources" / "long.docx"), "--book", "long").returncode == 0
+    add_users(root, {"tara": ("translator", "ar")})
+    with DeskServer(root) as server:
+        yield server
+
+
+def test_a_chapter_of_hundreds_of_sentences_opens_with_its_first_slice_and_loads_the_rest_as_needed(long_chapter, browser):
+    server = long_chapter
+    with logged_in(browser, server, "tara") as driver:
+        driver.get(f"{server.url}/books/long/chapters/ch01/ar")
+        wait(driver).until(lambda d: focused_uid(d))
+        loaded = driver.find_elements(By.CSS_SELECTOR, ".seg")
+        assert 200 <= len(loaded) < 300  # one slice of 600, whole paragraphs
+        # Alt+↓ on the last sentence loaded brings the next slice and goes on into it.
+        last = loaded[-1].get_attribute("data-uid")
+        driver.execute_script("arguments[0].querySelector('textarea').focus()", loaded[-1])
+        driver.switch_to.active_element.send_keys(Keys.ALT, Keys.ARROW_DOWN)
+        wait(driver).until(lambda d: focused_uid(d) not in (None, last))
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".seg")) > len(loaded)
+        # The footnote mark in the first paragraph leads to the footnote at the end of the chapter.
+        driver.execute_script("window.scrollTo(0, 0)")
+        driver.find_element(By.CSS_SELECTOR, "sup.note-ref a").click()
+        wait(driver).until(lambda d: "پانویس" in d.execute_script(
+            "const s = document.activeElement.closest('.seg'); return s ? s.querySelector('.source').textContent : ''"))
+        uids = [e.get_attribute("data-uid") for e in driver.find_elements(By.CSS_SELECTOR, ".seg")]
+        assert len(uids) == len(set(uids)) == 602  # the title, 600 sentences and the footnote: each once
+        assert not driver.find_elements(By.CSS_SELECTOR, ".more")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -55,6 +55,8 @@ class ChapterOut(BaseModel):
     book: str
     chapter: str
     lang: str
+    total: int
+    next_offset: int | None
     segments: list[SegmentOut]
 
 
@@ -133,10 +135,12 @@ def books(request: Request, who: SessionView = Depends(me)) -> list[dict]:
 
 
 @router.get("/books/{book}/chapters/{chapter}/{lang}", response_model=ChapterOut)
-def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionView = Depends(me)) -> ChapterOut:
+def chapter(book: str, chapter: str, lang: str, request: Request, offset: int = Query(0, ge=0), limit: int | None = Query(None, ge=1),
+            who: SessionView = Depends(me)) -> ChapterOut:
+    """A chapter's sentences in ``lang``; ``offset`` and ``limit`` for a part of it (whole paragraphs)."""
     require(who, "read", lang)
-    page = workspace.chapter_page(project(request), store(request), book, chapter, lang)
-    return ChapterOut(book=book, chapter=chapter, lang=lang, segments=[
+    page = workspace.chapter_page(project(request), store(request), book, chapter, lang, start=offset, count=limit)
+    return ChapterOut(book=book, chapter=chapter, lang=lang, total=page.total, next_offset=page.next_start, segments=[
         SegmentOut(id=r.uid, paragraph=r.paragraph, kind=r.kind, source=r.source, text=r.text, state=r.state, version=r.version,
                    origin=r.translation.origin if r.translation else "", changed_by=r.translation.changed_by if r.translation else "",
                    qa=list(r.translation.qa) if r.translation else [], machine_draft=r.translation.machine_draft if r.translation else "",

@@ -91,6 +91,16 @@ def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionVi
                 conflicts=[c for c in open_conflicts if c.chapter == chapter])
 
 
+@router.get("/books/{book}/chapters/{chapter}/{lang}/slice")
+def chapter_slice(book: str, chapter: str, lang: str, request: Request, start: int = 0, who: SessionView = Depends(me)):
+    """The next sentences of a chapter page, fetched as the translator reaches them."""
+    if lang not in TARGETS:
+        raise workspace.DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+    require(who, "read", lang)
+    view = workspace.chapter_page(project(request), store(request), book, chapter, lang, start=start)
+    return page(request, "_slice.html", who, page=view, dir=direction(lang), editable=accounts.allowed(who.user, "translate", lang))
+
+
 @router.get("/books/{book}/chapters/{chapter}/{lang}/{uid}/history")
 def sentence_history(book: str, chapter: str, lang: str, uid: str, request: Request, who: SessionView = Depends(me)):
     require(who, "read", lang)

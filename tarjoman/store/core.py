@@ -3,6 +3,7 @@ operation shares."""
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -11,7 +12,7 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Text, case, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import StoreError
@@ -35,12 +36,23 @@ class Store:
         self.url = url
         self.engine, self._sessions = db.connect(url)
         self.dialect = self.engine.dialect.name
+        self._write_lock = threading.Lock()
 
     @classmethod
     def for_root(cls, root: Path) -> "Store":
         return cls(db.database_url(root))
 
     def close(self) -> None:
+        if self.dialect == "sqlite":
+            # What SQLite advises before a connection closes: statistics for the planner, gathered
+            # only where the tables changed enough to need them (milliseconds, usually nothing).
+            try:
+                with self.engine.execution_options(read_only=True).connect() as connection:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=200")  # never hold up a closing command
+                    connection.exec_driver_sql("PRAGMA optimize")
+                    connection.commit()
+            except (OperationalError, DBAPIError):
+                pass  # a read-only or busy database keeps its old statistics
         self.engine.dispose()
 
     def __enter__(self) -> "Store":
@@ -61,6 +73,15 @@ class Store:
 
     def write(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in one transaction: all of it is committed, or none of it."""
+        if self.dialect != "sqlite":
+            return self._write(work)
+        # SQLite has one writer at a time. Threads of one process (the desk's requests) queue on a
+        # lock rather than on SQLite's busy handler, whose sleeps and retries serve them out of turn;
+        # other processes still wait on the busy timeout.
+        with self._write_lock:
+            return self._write(work)
+
+    def _write(self, work: Callable[[Session], T]) -> T:
         for attempt in range(RETRIES):
             session = self._sessions()
             try:
@@ -140,8 +161,17 @@ def segments(session: Session, book: Book, *, chapter: str | None = None, obsole
     return [SegmentView(*row) for row in session.execute(query.order_by(Segment.position, Segment.id))]
 
 
-def translations(session: Session, book: Book, lang: str, *, chapter: str | None = None) -> dict[str, TranslationView]:
-    """uid → translation in ``lang`` (segments never drafted or edited in it are absent)."""
+def translations(session: Session, book: Book, lang: str, *, chapter: str | None = None,
+                 uids: list[str] | None = None) -> dict[str, TranslationView]:
+    """uid → translation in ``lang`` (segments never drafted or edited in it are absent); of one
+    chapter, or of a few segments (``uids``, looked up by their unique index)."""
+    if uids is not None:
+        found: dict[str, TranslationView] = {}
+        for start in range(0, len(uids), 500):
+            query = (select(*_TRANSLATION_COLUMNS).join(Segment, Translation.segment_id == Segment.id)
+                     .where(Segment.book_id == book.id, Segment.uid.in_(uids[start:start + 500]), Translation.lang == lang))
+            found.update({row[0]: TranslationView(*row[:-1], list(row[-1] or [])) for row in session.execute(query)})
+        return found
     query = (select(*_TRANSLATION_COLUMNS).join(Segment, Translation.segment_id == Segment.id)
              .where(Translation.book_id == book.id, Translation.lang == lang))
     if chapter is not None:
@@ -174,9 +204,10 @@ def translation_rows(store: Store, session: Session, book: Book, lang: str, uids
     query = select(Segment.uid, Segment.id).where(Segment.book_id == book.id)
     ids = {u: i for u, i in session.execute(query.where(Segment.uid.in_(wanted)) if few else query) if u in wanted}
     by_id = {sid: uid for uid, sid in ids.items()}
-    rows_query = select(Translation).where(Translation.book_id == book.id, Translation.lang == lang)
-    if few:
-        rows_query = rows_query.where(Translation.segment_id.in_(list(ids.values())))
+    if few:  # by segment (the unique segment + lang index), not by book: see translation()
+        rows_query = select(Translation).where(Translation.segment_id.in_(list(ids.values())), Translation.lang == lang)
+    else:
+        rows_query = select(Translation).where(Translation.book_id == book.id, Translation.lang == lang)
     if lock:
         rows_query = rows_query.with_for_update()
     found = {by_id[t.segment_id]: t for t in session.scalars(rows_query) if t.segment_id in by_id}
@@ -210,8 +241,10 @@ def work_counts(session: Session, book: Book) -> dict[tuple[str, str], dict[str,
 
 def translation(session: Session, book: Book, lang: str, uid: str) -> TranslationView | None:
     """One segment's translation in ``lang``, as it stands."""
+    # Filtered on the segment (its unique book + uid index, then the translation's unique segment +
+    # lang), not on Translation.book_id: without statistics SQLite would scan the book's translations.
     row = session.execute(select(*_TRANSLATION_COLUMNS).join(Segment, Translation.segment_id == Segment.id)
-                          .where(Translation.book_id == book.id, Translation.lang == lang, Segment.uid == uid)).first()
+                          .where(Segment.book_id == book.id, Segment.uid == uid, Translation.lang == lang)).first()
     return TranslationView(*row[:-1], list(row[-1] or [])) if row is not None else None
 
 
@@ -224,3 +257,18 @@ def segment_source(session: Session, book: Book, uid: str) -> tuple[str, str] | 
     """(source, the language it is in) of one segment."""
     row = session.execute(select(Segment.source, Segment.lang).where(Segment.book_id == book.id, Segment.uid == uid)).first()
     return (row[0], row[1]) if row is not None else None
+
+
+def chapter_keys(session: Session, book: Book) -> list[str]:
+    """The book's chapters in order (those still in the manuscript)."""
+    return list(session.scalars(select(Chapter.key).where(Chapter.book_id == book.id, Chapter.present.is_(True)).order_by(Chapter.position)))
+
+
+def chapter_slice(session: Session, book: Book, chapter: str, start: int, count: int) -> tuple[list[SegmentView], int]:
+    """Sentences ``start`` … ``start + count`` of a chapter in reading order, and how many it has."""
+    base = (select(*_SEGMENT_COLUMNS).join(Chapter, Segment.chapter_id == Chapter.id)
+            .where(Segment.book_id == book.id, Chapter.key == chapter, Segment.obsolete.is_(False)))
+    total = session.scalar(select(func.count()).select_from(Segment).join(Chapter, Segment.chapter_id == Chapter.id)
+                           .where(Segment.book_id == book.id, Chapter.key == chapter, Segment.obsolete.is_(False)))
+    rows = session.execute(base.order_by(Segment.position, Segment.id).offset(start).limit(count))
+    return [SegmentView(*row) for row in rows], int(total or 0)

@@ -43,14 +43,51 @@
       seg.scrollIntoView({ block: "center" });
     }
 
-    function nextNeedingWork(from) {
-      const all = segs();
-      const start = all.indexOf(from);
-      for (let i = 1; i <= all.length; i++) {
-        const s = all[(start + i) % all.length];
-        if (s.dataset.state !== "approved") return s;
+    // A long chapter arrives in slices: the next one is fetched when its placeholder comes into
+    // view, or when the keyboard moves past the last sentence loaded.
+    let loading = null;
+    function loadMore() {
+      if (loading) return loading;
+      const more = chapter.querySelector(".more[data-url]");
+      if (!more) return Promise.resolve(false);
+      loading = fetch(more.dataset.url, { credentials: "same-origin" }).then(async (response) => {
+        if (!response.ok) { more.textContent = "The next sentences could not be loaded (" + response.status + "); reload the page."; return false; }
+        const html = await response.text();
+        const holder = document.createElement("div");
+        holder.innerHTML = html;
+        const nodes = Array.from(holder.children);
+        more.replaceWith(...nodes);
+        nodes.forEach((node) => { if (window.htmx) window.htmx.process(node); });
+        watchMore();
+        return true;
+      }).finally(() => { loading = null; });
+      return loading;
+    }
+    const watcher = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadMore();
+    }, { rootMargin: "1500px 0px" }) : null;
+    function watchMore() {
+      const more = chapter.querySelector(".more[data-url]");
+      if (more && watcher) watcher.observe(more);
+    }
+    watchMore();
+
+    async function nextNeedingWork(from) {
+      for (;;) {
+        const all = segs();
+        const found = all.slice(all.indexOf(from) + 1).find((s) => s.dataset.state !== "approved");
+        if (found) return found;
+        if (!(await loadMore())) break;
       }
-      return null;
+      return segs().find((s) => s !== from && s.dataset.state !== "approved") || null;  // from the top
+    }
+
+    async function byId(uid) {
+      for (;;) {
+        const found = document.getElementById("seg-" + uid);
+        if (found) return found;
+        if (!(await loadMore())) return null;
+      }
     }
 
     function setState(seg, state, version, who, label) {
@@ -145,6 +182,15 @@
       say(seg, take === "store" ? "kept theirs" : "yours stands");
     }
 
+    // Links to a sentence not loaded yet (a footnote, a conflict) load the slices up to it.
+    document.addEventListener("click", async (event) => {
+      const link = event.target.closest && event.target.closest('a[href^="#seg-"]');
+      if (!link) return;
+      event.preventDefault();
+      const found = await byId(link.getAttribute("href").slice(5));
+      if (found) { history.replaceState(null, "", link.getAttribute("href")); focusSeg(found); }
+    });
+
     if (!editable) return;
 
     chapter.addEventListener("input", (event) => {
@@ -188,7 +234,7 @@
     }
     async function approve(seg) {
       clearTimeout(seg._timer);
-      if (await save(seg, "approved")) focusSeg(nextNeedingWork(seg));
+      if (await save(seg, "approved")) focusSeg(await nextNeedingWork(seg));
     }
 
     chapter.addEventListener("click", (event) => {
@@ -206,24 +252,35 @@
       const key = event.key;
       if ((event.ctrlKey || event.metaKey) && key === "Enter") { event.preventDefault(); approve(seg); }
       else if ((event.ctrlKey || event.metaKey) && (key === "s" || key === "S")) { event.preventDefault(); clearTimeout(seg._timer); save(seg, "draft"); }
-      else if (event.altKey && key === "ArrowDown") { event.preventDefault(); focusSeg(seg.nextElementSibling && seg.nextElementSibling.matches(".seg") ? seg.nextElementSibling : neighbour(seg, 1)); }
-      else if (event.altKey && key === "ArrowUp") { event.preventDefault(); focusSeg(neighbour(seg, -1)); }
+      else if (event.altKey && key === "ArrowDown") { event.preventDefault(); neighbour(seg, 1).then(focusSeg); }
+      else if (event.altKey && key === "ArrowUp") { event.preventDefault(); neighbour(seg, -1).then(focusSeg); }
       else if (event.altKey && (key === "m" || key === "M")) { event.preventDefault(); copyMachine(seg); }
       else if (event.altKey && (key === "s" || key === "S")) { event.preventDefault(); copySource(seg); }
     });
 
-    function neighbour(seg, step) {
-      const all = segs();
-      return all[all.indexOf(seg) + step] || null;
+    async function neighbour(seg, step) {
+      for (;;) {
+        const all = segs();
+        const found = all[all.indexOf(seg) + step];
+        if (found || step < 0) return found || null;
+        if (!(await loadMore())) return null;
+      }
     }
+
 
     // A reload or a closed tab keeps what was typed: pending edits go out as unapproved saves.
     window.addEventListener("pagehide", () => {
       chapter.querySelectorAll(".seg.dirty").forEach((seg) => { clearTimeout(seg._timer); save(seg, "draft", { leaving: true }); });
     });
 
-    const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
-    const first = target && target.matches(".seg") ? target : segs().find((s) => s.dataset.state !== "approved");
-    if (first) focusSeg(first);
+    (async () => {
+      const hash = window.location.hash;
+      let first = hash.startsWith("#seg-") ? await byId(hash.slice(5)) : null;
+      if (!first) {
+        first = segs().find((s) => s.dataset.state !== "approved");
+        while (!first && (await loadMore())) first = segs().find((s) => s.dataset.state !== "approved");
+      }
+      if (first) focusSeg(first);
+    })();
   }
 })();
