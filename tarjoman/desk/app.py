@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -96,6 +97,15 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
                                    swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css",
                                    swagger_favicon_url="data:,")
     app.include_router(pages.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        """What was wrong with the request, without echoing what it held (a password, say)."""
+        errors = [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in exc.errors()]
+        if _wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors)
+        return templates.TemplateResponse(request, "error.html", {"status": 422, "message": message, "me": None}, status_code=422)
 
     @app.exception_handler(NotLoggedIn)
     async def _not_logged_in(request: Request, exc: NotLoggedIn):

@@ -20,8 +20,8 @@ from .app import (COOKIE, LOGIN_COOKIE, Forbidden, _safe_next, checked, client, 
 router = APIRouter(include_in_schema=False)
 
 
-def page(request: Request, name: str, who: SessionView | None, status_code: int = 200, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"me": who, **context}, status_code=status_code)
+def page(request: Request, template: str, who: SessionView | None, status_code: int = 200, /, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, {"me": who, **context}, status_code=status_code)
 
 
 # --- logging in -----------------------------------------------------------------------
