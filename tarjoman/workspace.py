@@ -251,7 +251,10 @@ def segment(store: Store, book: str, lang: str, uid: str) -> tuple[tuple[str, st
 class Saved:
     """The outcome of a save: the translation as it now stands, and the conflict if there was one."""
 
-    translation: TranslationView
+    text: str
+    state: str
+    version: int
+    changed_by: str
     conflict: ConflictView | None = None
     changed: bool = True
 
@@ -268,16 +271,18 @@ def save(store: Store, book: str, lang: str, uid: str, *, text: str, state: str,
     if "\x00" in text or len(text) > 20000:
         raise DeskError(f"{uid}: the text is not one a sentence can have")
     text = text.strip()
-    (source, source_lang), _current = segment(store, book, lang, uid)
     if state == "approved":
+        (source, source_lang), _current = segment(store, book, lang, uid)
         problem = approval_problem(source, text, lang, source_lang)
         if problem:
             raise DeskError(f"{uid}: cannot approve: {problem}")
     outcome = store_translations.apply_edits(store, book, {lang: [Edit(uid, text, state, base_version, "desk")]}, who=who,
-                                             origin="translator")
-    _source_now, now = segment(store, book, lang, uid)
+                                             origin="translator")  # an unknown book or sentence is refused with its name
+    if outcome.applied:
+        return Saved(text, state, outcome.versions[(lang, uid)], who)
+    _source, now = segment(store, book, lang, uid)  # unchanged, or kept as a conflict: what stands
     assert now is not None
-    return Saved(now, outcome.conflicts[0] if outcome.conflicts else None, changed=outcome.applied > 0)
+    return Saved(now.text, now.state, now.version, now.changed_by, outcome.conflicts[0] if outcome.conflicts else None, changed=False)
 
 
 def resolve(store: Store, book: str, conflict_id: int, *, take: str, who: str) -> ConflictView:

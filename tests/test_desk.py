@@ -299,3 +299,14 @@ def test_an_admin_adds_changes_and_deactivates_users_and_a_deactivated_user_is_l
     assert TestClient(app).post("/api/login", json={"name": "leila", "password": "long enough pass"}).status_code == 401
     assert admin.post("/users/adm", data={"active": "0", "csrf_token": admin.csrf}).status_code == 400
     assert Desk(app, "ed").post("/users/leila", data={"active": "1"}).status_code == 403
+
+
+def test_an_unknown_book_chapter_sentence_or_language_is_refused_with_its_name(app):
+    desk = Desk(app, "tara")
+    answer = desk.put("/api/books/sample/segments/s000nothing/ar", {"text": "نص", "state": "draft", "base_version": 0})
+    assert answer.status_code == 400 and "s000nothing" in answer.json()["detail"]
+    answer = desk.put("/api/books/nobook/segments/s000nothing/ar", {"text": "نص", "state": "draft", "base_version": 0})
+    assert answer.status_code == 400 and "nobook" in answer.json()["detail"]
+    assert "ch99" in desk.get("/api/books/sample/chapters/ch99/ar").json()["detail"]
+    assert desk.get("/books/sample/chapters/ch01/xx").status_code in (400, 403)
+    assert desk.put("/api/books/sample/segments/x/ar", {"text": "نص", "state": "final", "base_version": 0}).status_code == 422

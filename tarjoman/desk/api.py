@@ -156,10 +156,9 @@ def save(book: str, uid: str, lang: str, body: SaveIn, request: Request, who: Se
     the save kept as a conflict to resolve."""
     require(who, "translate", lang)
     saved = workspace.save(store(request), book, lang, uid, text=body.text, state=body.state, base_version=body.base_version, who=who.user.name)
-    current = TranslationOut(id=uid, text=saved.translation.text, state=saved.translation.state, version=saved.translation.version,
-                             changed_by=saved.translation.changed_by)
+    current = TranslationOut(id=uid, text=saved.text, state=saved.state, version=saved.version, changed_by=saved.changed_by)
     if saved.conflict is not None:
-        return JSONResponse(ConflictOut(detail=f"{saved.translation.changed_by or 'someone'} changed this sentence since version {body.base_version}",
+        return JSONResponse(ConflictOut(detail=f"{saved.changed_by or 'someone'} changed this sentence since version {body.base_version}",
                                         conflict_id=saved.conflict.id, current=current,
                                         yours={"text": body.text.strip(), "state": body.state}).model_dump(), status_code=409)
     return current
