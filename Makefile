@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/glossary_adherence.py
 	$(PY) benchmarks/adaptation_gain.py
 	$(PY) benchmarks/review_store.py
+	$(PY) benchmarks/desk_load.py
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)
