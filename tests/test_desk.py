@@ -4,6 +4,7 @@ publisher do there, through HTTP (FastAPI's TestClient, in-process), with the CL
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
@@ -310,3 +311,31 @@ def test_an_unknown_book_chapter_sentence_or_language_is_refused_with_its_name(a
     assert "ch99" in desk.get("/api/books/sample/chapters/ch99/ar").json()["detail"]
     assert desk.get("/books/sample/chapters/ch01/xx").status_code in (400, 403)
     assert desk.put("/api/books/sample/segments/x/ar", {"text": "نص", "state": "final", "base_version": 0}).status_code == 422
+
+
+def test_a_job_left_running_by_a_desk_that_stopped_does_not_block_the_next(app, desk_root):
+    import socket
+    import subprocess
+    import sys
+
+    from tarjoman.store.accounts import job, start_job
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    left = start_job(app.state.store, "sample", "publish", [], who="pub", log="", host=socket.gethostname(), gone=lambda pid: False)
+    from tarjoman.store.accounts import job_started
+
+    job_started(app.state.store, left.id, ended.pid, "")
+    publisher = Desk(app, "pub")
+    started = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
+    assert started.status_code == 200, started.text
+    assert job(app.state.store, left.id).state == "failed"
+    deadline = time.monotonic() + 300
+    while job(app.state.store, started.json()["id"]).state == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+    assert job(app.state.store, started.json()["id"]).state == "done"
+    # A job whose process still runs (here: this test's own) is not taken for a stopped one.
+    alive = start_job(app.state.store, "sample", "publish", [], who="pub", log="", host=socket.gethostname(), gone=lambda pid: False)
+    job_started(app.state.store, alive.id, os.getpid(), "")
+    refused = publisher.post("/api/books/sample/jobs", {"kind": "publish"})
+    assert refused.status_code == 400 and f"already running (job {alive.id})" in refused.json()["detail"]

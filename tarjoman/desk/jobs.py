@@ -7,6 +7,7 @@ own locks, so a job never runs over a person's ``draft`` or ``publish``."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ def start(app, book: str, kind: str, *, who: str, draft_edition: bool = False) -
     command = _command(app, book, kind, draft_edition)
     folder = project.book_dir(book) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    job = rows.start_job(app.state.store, book, kind, command[4:], who=who, log="")
+    job = rows.start_job(app.state.store, book, kind, command[4:], who=who, log="", host=socket.gethostname(), gone=_gone)
     log = folder / f"{job.id}.log"
     relative = log.relative_to(project.root).as_posix()
     try:
@@ -58,6 +59,20 @@ def start(app, book: str, kind: str, *, who: str, draft_edition: bool = False) -
 
     threading.Thread(target=wait, name=f"job-{job.id}", daemon=True).start()
     return rows.job(app.state.store, job.id)
+
+
+def _gone(pid: int) -> bool:
+    """Has process ``pid`` of this machine ended (a job left running by a desk that stopped)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a child that ended but was never waited for
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return False
 
 
 def get(app, job_id: int) -> JobView | None:

@@ -45,6 +45,7 @@ class JobView:
     started_by: str
     started_at: datetime
     finished_at: datetime | None
+    host: str
     pid: int
     returncode: int | None
     log: str
@@ -56,7 +57,7 @@ def _user(row: User) -> UserView:
 
 def _job(row: Job) -> JobView:
     return JobView(row.id, row.book, row.kind, list(row.args or []), row.state, row.started_by, row.started_at, row.finished_at,
-                   row.pid, row.returncode, row.log)
+                   row.host, row.pid, row.returncode, row.log)
 
 
 # --- users ---------------------------------------------------------------------------
@@ -168,14 +169,17 @@ def recent_failures(store: Store, name: str, client: str, window: timedelta) -> 
 # --- background jobs -----------------------------------------------------------------
 
 
-def start_job(store: Store, book: str, kind: str, args: list, *, who: str, log: str) -> JobView:
-    """Record a job about to start; refused while the same kind of job runs on the book."""
+def start_job(store: Store, book: str, kind: str, args: list, *, who: str, log: str, host: str, gone) -> JobView:
+    """Record a job about to start; refused while the same kind of job runs on the book. A job
+    of ``host`` whose process is ``gone(pid)`` (its desk stopped before it ended) is closed first."""
 
     def work(session: Session) -> JobView:
-        running = session.scalar(select(Job.id).where(Job.book == book, Job.kind == kind, Job.state == "running"))
-        if running is not None:
-            raise StoreError(f"a {kind} of {book!r} is already running (job {running})", path=None)
-        row = Job(book=book, kind=kind, args=args, state="running", started_by=who, started_at=now(), pid=0, log=log)
+        for row in session.scalars(select(Job).where(Job.book == book, Job.kind == kind, Job.state == "running").with_for_update()):
+            if row.host == host and row.pid and gone(row.pid):
+                row.state, row.returncode, row.finished_at = "failed", -1, now()
+            else:
+                raise StoreError(f"a {kind} of {book!r} is already running (job {row.id})", path=None)
+        row = Job(book=book, kind=kind, args=args, state="running", started_by=who, started_at=now(), host=host, pid=0, log=log)
         session.add(row)
         session.flush()
         return _job(row)

@@ -233,6 +233,7 @@ class Job(Base):
     started_by: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="")  # the machine whose process runs it
     pid: Mapped[int] = mapped_column(Integer, default=0)
     returncode: Mapped[int | None] = mapped_column(Integer, nullable=True)
     log: Mapped[str] = mapped_column(Text, default="")  # the log file, relative to the project root

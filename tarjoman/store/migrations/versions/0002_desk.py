@@ -56,6 +56,7 @@ def upgrade() -> None:
     sa.Column('started_by', sa.Text(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('returncode', sa.Integer(), nullable=True),
     sa.Column('log', sa.Text(), nullable=False),
