@@ -559,7 +559,8 @@ def _langs(value: str | None) -> tuple[str, ...] | None:
 
 @user.command("add", help="Add a user; the password is prompted, or read from standard input.")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]), required=True,
+              help="translator: edits its --lang languages; editor: decides glossary terms; publisher: drafts and publishes; admin: all, and users.")
 @click.option("--lang", "langs", help="Languages a translator edits: comma-separated, e.g. ar,ur.")
 @click.pass_obj
 def user_add(project: Project, name: str, role: str, langs: str | None) -> None:
@@ -577,7 +578,7 @@ def user_add(project: Project, name: str, role: str, langs: str | None) -> None:
 
 @user.command("set", help="Change a user's role, languages or password (--password reads it as `add` does), or (de)activate them.")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]))
+@click.option("--role", type=click.Choice(["translator", "editor", "publisher", "admin"]), help="The new role.")
 @click.option("--lang", "langs", help="The languages, replacing the old ones: comma-separated.")
 @click.option("--password", "new_password", is_flag=True, help="Set a new password (ends the user's sessions).")
 @click.option("--active/--inactive", default=None, help="An inactive user cannot log in; their sessions end.")
