@@ -172,7 +172,11 @@ def dashboard(book: str, request: Request, who: SessionView = Depends(me)):
 @router.get("/books/{book}/jobs")
 def job_list(book: str, request: Request, who: SessionView = Depends(me)):
     require(who, "publish")
-    return page(request, "_jobs.html", who, book=book, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)])
+    return _jobs_page(request, who, book)
+
+
+def _jobs_page(request: Request, who: SessionView, book: str, error: str = "") -> HTMLResponse:
+    return page(request, "_jobs.html", who, book=book, error=error, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)])
 
 
 @router.post("/books/{book}/jobs")
@@ -184,7 +188,7 @@ async def job_start(book: str, request: Request, who: SessionView = Depends(chec
         jobs.start(request.app, book, str(form.get("kind", "")), who=who.user.name, draft_edition=form.get("draft_edition") == "1")
     except TarjomanError as exc:
         error = str(exc)
-    return page(request, "_jobs.html", who, book=book, error=error, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)])
+    return _jobs_page(request, who, book, error)
 
 
 @router.get("/books/{book}/post-edit.png")
@@ -211,7 +215,11 @@ def download(book: str, name: str, request: Request, who: SessionView = Depends(
 @router.get("/users")
 def users(request: Request, who: SessionView = Depends(me)):
     require(who, "admin")
-    return page(request, "users.html", who, users=accounts.users(store(request)), roles=accounts.ROLES, error="")
+    return _users_page(request, who)
+
+
+def _users_page(request: Request, who: SessionView, error: str = "") -> HTMLResponse:
+    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
 
 
 @router.post("/users")
@@ -225,7 +233,7 @@ async def users_add(request: Request, who: SessionView = Depends(checked)):
                           by=who.user.name)
     except TarjomanError as exc:
         error = str(exc)
-    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
+    return _users_page(request, who, error)
 
 
 @router.post("/users/{name}")
@@ -242,7 +250,7 @@ async def users_change(name: str, request: Request, who: SessionView = Depends(c
                           active={"1": True, "0": False}.get(str(form.get("active", ""))))
     except TarjomanError as exc:
         error = str(exc)
-    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
+    return _users_page(request, who, error)
 
 
 def _escape(text: str) -> str:
