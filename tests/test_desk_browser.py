@@ -156,6 +156,10 @@ def test_two_sessions_on_one_sentence_get_the_conflict_and_lose_nothing(desk_ser
         assert store_text(root, "ur", uid) == ("پہلا ترجمہ", "approved")
         box.find_element(By.CSS_SELECTOR, "button.take-mine").click()
         wait(two).until(lambda d: not seg(d, uid).find_element(By.CSS_SELECTOR, ".conflict").is_displayed())
+        # The sentence's history, one click away (fetched by htmx), has both.
+        seg(two, uid).find_element(By.CSS_SELECTOR, "details.history summary").click()
+        wait(two).until(lambda d: "پہلا ترجمہ" in seg(d, uid).find_element(By.CSS_SELECTOR, ".history-body").text)
+        assert "دوسرا ترجمہ" in seg(two, uid).find_element(By.CSS_SELECTOR, ".history-body").text
     assert store_text(root, "ur", uid) == ("دوسرا ترجمہ", "draft")
     with Store.for_root(root) as store:
         texts = [c.new_text for c in history(store, "sample", uid=uid, lang="ur")]
