@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import StoreError, TarjomanError
 from .glossary import approve as approve_term, load_termbase, reject as reject_term, terms_of
-from .glossary.terms import Occurrence, binder_for
+from .glossary.terms import Occurrence, TermIndex
 from .languages import TARGETS
 from .manuscript import load_manuscript
 from .project import Project
@@ -319,33 +319,70 @@ class TermRow:
     drafts_to_change: dict[str, int]  # lang → machine drafts of sentences holding the term, not yet rendering it
 
 
-def glossary_page(project: Project, store: Store, book: str) -> list[TermRow]:
-    """Every term of the book (and the common ones), with where it occurs and what approving it would change."""
+@dataclass(frozen=True)
+class GlossaryPage:
+    rows: list[TermRow]
+    total: int  # terms that pass the filter
+    offset: int
+    limit: int
+    status: str
+    query: str
+
+
+_indexes: dict[tuple[str, str], TermIndex] = {}
+
+
+def _term_index(project: Project, book: str, sentences: list) -> TermIndex:
+    """The book's sentences indexed for finding terms, kept while the manuscript stays the same."""
+    path = project.manuscript_path(book)
+    key = (str(path), f"{path.stat().st_mtime_ns if path.exists() else 0}:{len(sentences)}")
+    if key not in _indexes:
+        for old in [k for k in _indexes if k[0] == key[0]]:
+            del _indexes[old]
+        _indexes[key] = TermIndex([s.source for s in sentences])
+    return _indexes[key]
+
+
+def _proposed_count(view) -> int:
+    """How often ``suggest`` counted a term (0 when it did not propose it)."""
+    value = str(view.extra.get("count", "")).strip()
+    return int(value) if value.isdigit() else 0
+
+
+def glossary_page(project: Project, store: Store, book: str, *, status: str = "", query: str = "", term: str | None = None,
+                  offset: int = 0, limit: int = 50) -> GlossaryPage:
+    """The book's terms (and the common ones): proposed first, the most frequent first, ``limit``
+    from ``offset``, optionally only one ``status``, those whose term or renderings hold ``query``,
+    or one ``term``; each with where it occurs and how many machine drafts approving it changes."""
     in_line(project, book)
     scopes = terms_of(project, book)
+    needle = query.strip().casefold()
+    views = [(scope, view) for scope, found in scopes.items() for view in found
+             if (not status or view.status == status) and (term is None or view.term == term)
+             and (not needle or needle in view.term.casefold() or any(needle in r.casefold() for r in view.renderings.values()))]
+    order = {"proposed": 0, "approved": 1, "rejected": 2}
+    views.sort(key=lambda item: (order.get(item[1].status, 3), -_proposed_count(item[1]), item[1].term))
+    offset, limit = max(0, offset), max(1, limit)
+    shown = views[offset:offset + limit]
     with store.read() as session:
         row = _book(session, book)
         sentences = store_segments(session, row)
-        by_lang = {lang: store_chapter_translations(session, row, lang) for lang in TARGETS}
-    views = [(scope, view) for scope, found in scopes.items() for view in found]
-    items = tuple(sorted({(view.term, "x") for _, view in views if view.term.strip()}))
-    finder = binder_for("fa", items)
-    found: dict[str, list] = {}
-    for s in sentences:
-        for occ in finder.find(s.source) if finder else []:
-            found.setdefault(occ.term, []).append(s)
+        index = _term_index(project, book, sentences)
+        hits = {view.term: [sentences[i] for i in index.find(view.term)] for _, view in shown if view.term.strip()}
+        uids = sorted({s.uid for found in hits.values() for s in found})
+        by_lang = {lang: store_chapter_translations(session, row, lang, uids=uids) for lang in TARGETS}
     out = []
-    for scope, view in views:
-        hits = list({s.uid: s for s in found.get(view.term, [])}.values())
+    for scope, view in shown:
+        found = hits.get(view.term, [])
         to_change = {}
         for lang in TARGETS:
             rendering = view.renderings.get(lang, "")
-            to_change[lang] = sum(1 for s in hits if (t := by_lang[lang].get(s.uid)) is not None and t.state == "draft"
+            to_change[lang] = sum(1 for s in found if (t := by_lang[lang].get(s.uid)) is not None and t.state == "draft"
                                   and t.origin in ("machine", "tm") and not (rendering and rendering in t.text))
         out.append(TermRow(view.term, view.key, view.status, view.kind, view.note, dict(view.renderings), view.decided_by, view.decided_at,
-                           view.version, scope == "" and book != "", len(hits), sorted({s.chapter for s in hits}),
-                           [(s.chapter, s.uid, s.source) for s in hits[:3]], to_change))
-    return out
+                           view.version, scope == "" and book != "", len(found), sorted({s.chapter for s in found}),
+                           [(s.chapter, s.uid, s.source) for s in found[:3]], to_change))
+    return GlossaryPage(out, len(views), offset, limit, status, query)
 
 
 def decide_term(project: Project, book: str, term: str, decision: str, *, renderings: dict[str, str] | None = None,
@@ -435,6 +472,36 @@ def editions(project: Project, book: str) -> list[Edition]:
         out.append(Edition(path.name, path, path.name.split(".")[1] if path.name.count(".") >= 2 else "", info.st_size,
                            datetime.fromtimestamp(info.st_mtime, timezone.utc), "EPUBCheck: no errors, no warnings"))
     return out
+
+
+@dataclass(frozen=True)
+class PostEditScores:
+    """What the last ``tarjoman report`` found: chrF per language (weighted by sentences), and when."""
+
+    chrf: dict[str, float]
+    computed_at: datetime
+    chart: bool
+
+
+def post_edit_scores(project: Project, book: str) -> PostEditScores | None:
+    """The scores of the last post-edit report (``outputs/<book>/post-edit.json``), None before the first.
+    Scoring a novel takes seconds, so the dashboard shows the last report and runs the next as a job."""
+    import json
+    from datetime import timezone
+
+    path = project.book_dir(book) / "post-edit.json"
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    except (OSError, ValueError):
+        return None
+    per_lang: dict[str, list[dict]] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and {"lang", "chrf", "segments"} <= set(row):
+            per_lang.setdefault(str(row["lang"]), []).append(row)
+    chrf = {lang: round(sum(r["chrf"] * r["segments"] for r in found) / max(1, sum(r["segments"] for r in found)), 1)
+            for lang, found in sorted(per_lang.items())}
+    return PostEditScores(chrf, at, (project.book_dir(book) / "post-edit.png").is_file())
 
 
 def when(at: datetime | None) -> str:

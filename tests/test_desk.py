@@ -202,6 +202,15 @@ def test_the_glossary_page_shows_where_a_term_occurs_and_what_approving_it_chang
     assert "ed ·" in history and "term-approve" in history and key["decided_by"] == "ed"
 
 
+def finished(desk, job, seconds=300):
+    """The job once it has ended (polled as the dashboard does)."""
+    deadline = time.monotonic() + seconds
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = desk.get(f"/api/jobs/{job['id']}").json()
+    return job
+
+
 def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book(app, desk_root):
     tara = Desk(app, "tara")
     row = segments(tara)[4]
@@ -213,15 +222,16 @@ def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book
     job = started.json()
     again = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
     assert again.status_code == 400 and "already running" in again.json()["detail"]
-    deadline = time.monotonic() + 300
-    while job["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(1)
-        job = publisher.get(f"/api/jobs/{job['id']}").json()
+    job = finished(publisher, job)
     assert job["state"] == "done", job
     assert any("sample.ar.epub" in line for line in job["log"])
     dashboard = publisher.get("/books/sample/dashboard").text
     assert "EPUBCheck: no errors, no warnings" in dashboard and 'href="/books/sample/epub/sample.ar.epub"' in dashboard
-    assert "post-edit.png" in dashboard and "chrF" in dashboard
+    assert "Not scored yet" in dashboard
+    scored = finished(publisher, publisher.post("/api/books/sample/jobs", {"kind": "report"}).json())
+    assert scored["state"] == "done", scored
+    dashboard = publisher.get("/books/sample/dashboard").text
+    assert "post-edit.png" in dashboard and re.search(r"ar: chrF \d", dashboard)
     epub = publisher.get("/books/sample/epub/sample.ar.epub")
     assert epub.status_code == 200 and epub.content[:2] == b"PK"
     assert publisher.get("/books/sample/post-edit.png").content[:4] == b"\x89PNG"
@@ -341,3 +351,26 @@ def test_a_job_left_running_by_a_desk_that_stopped_does_not_block_the_next(app, 
     job_started(app.state.store, alive.id, os.getpid(), "")
     refused = publisher.post("/api/books/sample/jobs", {"kind": "publish"})
     assert refused.status_code == 400 and f"already running (job {alive.id})" in refused.json()["detail"]
+
+
+def test_the_glossary_page_pages_filters_and_finds_terms_as_drafting_does(app, desk_root):
+    from tarjoman.glossary.terms import TermBinder, TermIndex
+
+    editor = Desk(app, "ed")
+    everything = editor.get("/api/books/sample/terms").json()
+    assert [t["status"] for t in everything] == sorted((t["status"] for t in everything), key=["proposed", "approved", "rejected"].index)
+    first_two = editor.get("/api/books/sample/terms", params={"limit": 2}).json()
+    after = editor.get("/api/books/sample/terms", params={"limit": 2, "offset": 2}).json()
+    assert [t["term"] for t in first_two + after] == [t["term"] for t in everything[:4]]
+    approved = editor.get("/api/books/sample/terms", params={"status": "approved"}).json()
+    assert approved and all(t["status"] == "approved" for t in approved)
+    by_rendering = editor.get("/api/books/sample/terms", params={"q": "khorram"}).json()
+    assert [t["term"] for t in by_rendering] == ["خرمشهر"]
+    page = editor.get("/books/sample/glossary", params={"status": "approved", "offset": 1}).text
+    assert f"Terms 2–{len(approved)} of {len(approved)}" in page and 'rel="prev"' in page
+    # The index finds what the drafting binder finds, with suffixes, ZWNJ and spacing variants.
+    texts = ["در خرمشهری‌ها ماندیم.", "بیت المقدس را گرفتیم.", "عملیات بیت‌المقدس", "علیرضا آمد.", "«علی» آمد.", "با توئه", "لشکر 92 زرهی"]
+    index = TermIndex(texts)
+    for term in ("خرمشهر", "بیت‌المقدس", "علی", "باتوئه", "لشکر ۹۲"):
+        binder = TermBinder("fa", {term: "x"})
+        assert index.find(term) == [i for i, text in enumerate(texts) if binder.find(text)], term

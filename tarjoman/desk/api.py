@@ -93,7 +93,7 @@ class TermIn(BaseModel):
 
 
 class JobIn(BaseModel):
-    kind: Literal["draft", "publish"]
+    kind: Literal["draft", "publish", "report"]
     draft_edition: bool = False
 
 
@@ -183,17 +183,21 @@ def resolve(book: str, conflict_id: int, body: ResolveIn, request: Request, who:
 
 
 @router.get("/books/{book}/terms")
-def terms(book: str, request: Request, who: SessionView = Depends(me)) -> list[dict]:
+def terms(book: str, request: Request, status: Literal["", "proposed", "approved", "rejected"] = "", q: str = Query("", max_length=200),
+          offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000), who: SessionView = Depends(me)) -> list[dict]:
+    """The glossary's terms, proposed first and the most frequent first (``offset``/``limit``),
+    each with its count, chapters and how many machine drafts approving it changes."""
+    view = workspace.glossary_page(project(request), store(request), book, status=status, query=q, offset=offset, limit=limit)
     return [dict(term=t.term, status=t.status, kind=t.kind, renderings=t.renderings, decided_by=t.decided_by, decided_at=t.decided_at,
-                 count=t.count, chapters=t.chapters, drafts_to_change=t.drafts_to_change)
-            for t in workspace.glossary_page(project(request), store(request), book)]
+                 count=t.count, chapters=t.chapters, drafts_to_change=t.drafts_to_change) for t in view.rows]
 
 
 @router.post("/books/{book}/terms")
 def decide(book: str, body: TermIn, request: Request, who: SessionView = Depends(checked)) -> dict:
     require(who, "glossary")
     workspace.decide_term(project(request), book, body.term, body.decision, renderings=body.renderings, kind=body.kind, who=who.user.name)
-    row = {t.term: t for t in workspace.glossary_page(project(request), store(request), book)}.get(body.term.strip())
+    found = workspace.glossary_page(project(request), store(request), book, term=body.term.strip()).rows
+    row = found[0] if found else None
     return dict(term=body.term, status=row.status if row else body.decision, decided_by=row.decided_by if row else who.user.name)
 
 

@@ -1,5 +1,5 @@
-"""Background jobs the publisher starts from the desk: ``tarjoman draft`` and ``tarjoman
-publish`` run as their own processes, exactly the commands a person would type, with their
+"""Background jobs the publisher starts from the desk: ``tarjoman draft``, ``tarjoman publish``
+and ``tarjoman report`` run as their own processes, exactly the commands a person would type, with their
 output in ``outputs/<book>/jobs/<id>.log``. The store records each job (who, when, how it
 ended), so every server process and the CLI see the same list; the commands take the book's
 own locks, so a job never runs over a person's ``draft`` or ``publish``."""
@@ -29,7 +29,11 @@ def _command(app, book: str, kind: str, draft_edition: bool) -> list[str]:
         if not model:
             raise DeskError("the desk was started without a model to draft with: `tarjoman serve --model …` or $TARJOMAN_MODEL")
         return base + ["draft", book, "--model", model]
-    return base + ["publish", book] + (["--draft"] if draft_edition else [])
+    if kind == "report":
+        return base + ["report", book]
+    if kind == "publish":
+        return base + ["publish", book] + (["--draft"] if draft_edition else [])
+    raise DeskError(f"job {kind!r}: draft, publish or report")
 
 
 def start(app, book: str, kind: str, *, who: str, draft_edition: bool = False) -> JobView:

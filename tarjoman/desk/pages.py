@@ -5,19 +5,20 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from .. import accounts, workspace
 from ..errors import TarjomanError
 from ..languages import TARGETS
-from ..queue import book_status, post_edit_report
+from ..queue import book_status
 from ..store.accounts import SessionView
 from . import jobs
 from .app import (COOKIE, LOGIN_COOKIE, Forbidden, _safe_next, checked, client, direction, me, project, require, set_session_cookie,
                   store, templates)
 
 router = APIRouter(include_in_schema=False)
+KINDS = ("person", "place", "unit", "operation", "other")
 
 
 def page(request: Request, template: str, who: SessionView | None, status_code: int = 200, /, **context) -> HTMLResponse:
@@ -112,12 +113,13 @@ def sentence_history(book: str, chapter: str, lang: str, uid: str, request: Requ
 
 
 @router.get("/books/{book}/glossary")
-def glossary(book: str, request: Request, who: SessionView = Depends(me)):
+def glossary(book: str, request: Request, status: str = "", q: str = Query("", max_length=200), offset: int = Query(0, ge=0),
+             who: SessionView = Depends(me)):
     require(who, "glossary")
-    rows = workspace.glossary_page(project(request), store(request), book)
-    order = {"proposed": 0, "approved": 1, "rejected": 2}
-    rows.sort(key=lambda r: (order.get(r.status, 3), -r.count, r.term))
-    return page(request, "glossary.html", who, book=book, rows=rows, kinds=("person", "place", "unit", "operation", "other"))
+    if status not in ("", "proposed", "approved", "rejected"):
+        raise workspace.DeskError(f"status {status!r}: proposed, approved or rejected")
+    view = workspace.glossary_page(project(request), store(request), book, status=status, query=q, offset=offset)
+    return page(request, "glossary.html", who, book=book, view=view, rows=view.rows, kinds=KINDS)
 
 
 @router.post("/books/{book}/glossary")
@@ -132,11 +134,11 @@ async def glossary_decide(book: str, request: Request, who: SessionView = Depend
                               who=who.user.name)
     except TarjomanError as exc:
         error = str(exc)
-    rows = {r.term: r for r in workspace.glossary_page(project(request), store(request), book)}
-    row = rows.get(term)
+    found = workspace.glossary_page(project(request), store(request), book, term=term.strip()).rows
+    row = found[0] if found else None
     if row is None:
         return HTMLResponse(f"<p class='error'>{_escape(error or 'no such term')}</p>", status_code=400)
-    return page(request, "_term.html", who, book=book, row=row, error=error, kinds=("person", "place", "unit", "operation", "other"),
+    return page(request, "_term.html", who, book=book, row=row, error=error, kinds=KINDS,
                 status_code=400 if error else 200)
 
 
@@ -156,15 +158,10 @@ def dashboard(book: str, request: Request, who: SessionView = Depends(me)):
     table: dict[str, dict[str, dict]] = {}
     for row in status:
         table.setdefault(row["chapter"], {})[row["lang"]] = row
-    scores, chart = post_edit_report(project(request), book)
-    per_lang: dict[str, list] = {}
-    for row in scores:
-        per_lang.setdefault(row["lang"], []).append(row)
-    chrf = {lang: round(sum(r["chrf"] * r["segments"] for r in rows) / max(1, sum(r["segments"] for r in rows)), 1)
-            for lang, rows in per_lang.items()}
+    scores = workspace.post_edit_scores(project(request), book)
     blockers = workspace.blockers(project(request), store(request), book)
     epubs = workspace.editions(project(request), book)
-    return page(request, "dashboard.html", who, book=book, table=table, chrf=chrf, chart=chart is not None, blockers=blockers,
+    return page(request, "dashboard.html", who, book=book, table=table, scores=scores, blockers=blockers,
                 epubs=epubs, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)],
                 can_draft=bool(request.app.state.model))
 

@@ -181,6 +181,49 @@ def _repair(output: str, rendering: str, threshold: float = 0.8) -> str | None:
     return output[:best[0]] + rendering + output[best[1]:]
 
 
+@lru_cache(maxsize=8192)
+def _one_term(term: str) -> re.Pattern:
+    return re.compile(f"{_WORD_EDGE_BEFORE}{_term_regex(term)}{_SUFFIX}{_WORD_EDGE_AFTER}")
+
+
+_PIECES = re.compile(r"\W+")  # words, cut at spaces, ZWNJs and punctuation
+
+
+class TermIndex:
+    """Which of many texts hold each of many terms — a glossary page's thousands of proposed
+    terms over a novel's fifteen thousand sentences, where one pattern of every term
+    (:class:`TermBinder`) would take minutes. Candidates come from an index of the texts' word
+    pieces (a term's longest piece, as a prefix, so suffixes and ZWNJ variants are found); each
+    candidate is then checked with the term's own pattern, so a match here is a match there."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        postings: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            pieces = [p for p in _PIECES.split(normalize_letters(text).translate(_ASCII_DIGITS)) if p]
+            # Each word, and each two neighbours run together: «با توئه» is found for «باتوئه», «چیز‌هایی» for «چیزهایی».
+            for piece in set(pieces) | {a + b for a, b in zip(pieces, pieces[1:])}:
+                postings.setdefault(piece, []).append(i)
+        self._pieces = sorted(postings)
+        self._postings = postings
+
+    def find(self, term: str) -> list[int]:
+        """The indexes of the texts holding ``term``, in order."""
+        import bisect
+
+        pieces = [p for p in _PIECES.split(normalize_letters(term).translate(_ASCII_DIGITS)) if p]
+        if not pieces:
+            return []
+        first = max(pieces, key=len)  # the longest: the rarest, as a rule
+        candidates: set[int] = set()
+        for piece in self._pieces[bisect.bisect_left(self._pieces, first):]:
+            if not piece.startswith(first):
+                break
+            candidates.update(self._postings[piece])
+        pattern = _one_term(term)
+        return sorted(i for i in candidates if pattern.search(self.texts[i]))
+
+
 @lru_cache(maxsize=64)
 def binder_for(lang: str, items: tuple[tuple[str, str], ...]) -> TermBinder:
     return TermBinder(lang, dict(items))
