@@ -24,8 +24,9 @@ from .project import Project
 from .qa import approval_problem
 from .store import ConflictView, Edit, Store, TranslationView
 from .store import translations as store_translations
-from .store.core import books as store_books, chapter_keys, chapter_slice, progress, require_book, segment_source, segments as store_segments, translation as store_translation
-from .store.core import translations as store_chapter_translations, work_counts
+from .store.core import books as store_books, chapter_keys, chapter_slice, progress, require_book, segment_source
+from .store.core import segments as store_segments, translation as store_translation, translations as store_chapter_translations
+from .store.core import work_counts
 
 STATES = ("draft", "approved")
 

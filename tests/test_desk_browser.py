@@ -8,7 +8,6 @@ import pytest
 from desk_harness import PROPOSED, REPO, DeskServer, logged_in, tarjoman
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tarjoman.store import Store

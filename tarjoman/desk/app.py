@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-import secrets
 import time
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -183,10 +182,6 @@ def set_session_cookie(request: Request, response, token: str) -> None:
 
 def client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def login_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def direction(lang: str) -> str:
