@@ -517,12 +517,36 @@ def serve(project: Project, host: str, port: int, secure_cookies: bool | None, m
     from .project_store import open_store
 
     open_store(project).close()  # a store that cannot be opened is one line, before the server starts
+    _check_address(host, port)
     secure = secure_cookies if secure_cookies is not None else host not in ("127.0.0.1", "localhost", "::1")
     app = create_app(project.root, secure_cookies=secure, model=model)
     click.echo(f"Tarjoman desk on http://{host}:{port}/ (project {project.root.resolve()}); Ctrl+C stops it")
+    if secure:
+        click.echo("  the session cookie goes only over HTTPS: open the desk through a TLS proxy "
+                   "(or, on a network you trust, --no-secure-cookies)", err=True)
     if not _has_users(project):
         click.echo(f"  no user yet: tarjoman --root {project.root} user add NAME --role admin", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, proxy_headers=True, server_header=False)
+
+
+def _check_address(host: str, port: int) -> None:
+    """One line, not a server's log, when the address cannot be listened on."""
+    import socket
+
+    from .errors import ProjectError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ProjectError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; give --host an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ProjectError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                               f"is another desk running there? choose another --port") from None
 
 
 def _has_users(project: Project) -> bool:

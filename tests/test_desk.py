@@ -374,3 +374,35 @@ def test_the_glossary_page_pages_filters_and_finds_terms_as_drafting_does(app, d
     for term in ("خرمشهر", "بیت‌المقدس", "علی", "باتوئه", "لشکر ۹۲"):
         binder = TermBinder("fa", {term: "x"})
         assert index.find(term) == [i for i, text in enumerate(texts) if binder.find(text)], term
+
+
+def test_serve_refuses_a_busy_port_in_one_line(desk_root):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = tarjoman(desk_root, "serve", "--port", str(port), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+
+
+def test_a_desk_with_secure_cookies_reached_over_plain_http_says_so_at_login(desk_root):
+    from tarjoman.desk import create_app
+
+    app = create_app(desk_root, secure_cookies=True)
+    try:
+        browser = TestClient(app, base_url="http://127.0.0.1")
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        answer = browser.post("/login", data={"name": "tara", "password": PASSWORD, "csrf_token": token, "next": "/"})
+        assert answer.status_code == 400 and "only over HTTPS" in answer.text
+        assert "tarjoman_session" not in answer.headers.get("set-cookie", "")
+        secure = TestClient(app, base_url="https://desk.example", follow_redirects=False)
+        form = secure.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        answer = secure.post("/login", data={"name": "tara", "password": PASSWORD, "csrf_token": token, "next": "/"})
+        assert answer.status_code == 303 and "secure" in answer.headers["set-cookie"].lower()
+    finally:
+        app.state.store.close()

@@ -38,6 +38,11 @@ def login_form(request: Request, next: str = "/"):
 @router.post("/login")
 def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=1024), csrf_token: str = Form(""),
           next: str = Form("/")):
+    if request.app.state.secure_cookies and request.url.scheme != "https":
+        # The browser would drop the session cookie and bring the person back here, without a word.
+        return page(request, "login.html", None, 400, next=_safe_next(next), login_csrf="", name=name,
+                    error="This desk sends its session cookie only over HTTPS: open it through its TLS address "
+                          "(or its administrator starts it with --no-secure-cookies on a network they trust).")
     if not accounts.csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), csrf_token) or not request.cookies.get(LOGIN_COOKIE):
         raise Forbidden("the login form has expired; reload the page")
     try:
