@@ -32,7 +32,11 @@ STATES = ("draft", "approved")
 
 
 class DeskError(TarjomanError):
-    """A request the desk cannot carry out (no such book, chapter or sentence; bad text)."""
+    """A request the desk cannot carry out (bad text, a state it does not know)."""
+
+
+class NotFound(DeskError):
+    """No such book, chapter, sentence, conflict or edition."""
 
 
 # --- a translator's work ---------------------------------------------------------------
@@ -216,7 +220,7 @@ def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: 
         row = _book(session, book)
         chapters = chapter_keys(session, row)
         if chapter not in chapters:
-            raise DeskError(f"book {book!r} has no chapter {chapter!r}")
+            raise NotFound(f"book {book!r} has no chapter {chapter!r}")
         sentences, total = chapter_slice(session, row, chapter, start, (count + 100) if count is not None else 10**9)
         if count is not None and len(sentences) > count:
             end = count
@@ -414,13 +418,13 @@ def _book(session, book: str):
     try:
         return require_book(session, book)
     except StoreError as exc:
-        raise DeskError(f"no book {book!r} in the review store") from exc
+        raise NotFound(f"no book {book!r} in the review store") from exc
 
 
 def _source(session, book_row, uid: str) -> tuple[str, str]:
     source = segment_source(session, book_row, uid)
     if source is None:
-        raise DeskError(f"book {book_row.slug!r} has no sentence {uid}")
+        raise NotFound(f"book {book_row.slug!r} has no sentence {uid}")
     return source
 
 

@@ -175,7 +175,7 @@ def resolve(book: str, conflict_id: int, body: ResolveIn, request: Request, who:
     """Settle a conflict: ``store`` keeps the text that stands, ``theirs`` takes the one kept aside."""
     found = {c.id: c for c in workspace.conflicts(store(request), book)}.get(conflict_id)
     if found is None:
-        raise workspace.DeskError(f"no open conflict {conflict_id} in {book!r}")
+        raise workspace.NotFound(f"no open conflict {conflict_id} in {book!r}")
     require(who, "translate", found.lang)
     workspace.resolve(store(request), book, conflict_id, take=body.take, who=who.user.name)
     _source, now = workspace.segment(store(request), book, found.lang, found.uid)

@@ -120,7 +120,10 @@ def create_app(root: Path, *, secure_cookies: bool = False, model: str | None = 
 
     @app.exception_handler(TarjomanError)
     async def _refused(request: Request, exc: TarjomanError):
-        status = 429 if isinstance(exc, accounts.TooManyAttempts) else 401 if isinstance(exc, accounts.LoginRefused) else 400
+        from ..workspace import NotFound
+
+        status = (429 if isinstance(exc, accounts.TooManyAttempts) else 401 if isinstance(exc, accounts.LoginRefused)
+                  else 404 if isinstance(exc, NotFound) else 400)
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
         return templates.TemplateResponse(request, "error.html", {"status": status, "message": str(exc), "me": None}, status_code=status)

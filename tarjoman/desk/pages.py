@@ -197,7 +197,7 @@ def chart(book: str, request: Request, who: SessionView = Depends(me)):
     require(who, "publish")
     path = project(request).book_dir(book) / "post-edit.png"
     if not path.is_file():
-        raise workspace.DeskError("no post-edit chart yet: nothing approved has a machine draft")
+        raise workspace.NotFound("no post-edit chart yet: nothing approved has a machine draft")
     return FileResponse(path, media_type="image/png")
 
 
@@ -206,7 +206,7 @@ def download(book: str, name: str, request: Request, who: SessionView = Depends(
     require(who, "publish")
     found = {e.name: e for e in workspace.editions(project(request), book)}.get(name)
     if found is None:
-        raise workspace.DeskError(f"no edition {name!r} of {book!r}")
+        raise workspace.NotFound(f"no edition {name!r} of {book!r}")
     return FileResponse(found.path, media_type="application/epub+zip", filename=name)
 
 
