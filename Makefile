@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1
 	@echo "The four books:" && ls -1 outputs/sample/epub/*.epub
 	@echo "Open the demo book in the desk (a user first, once; it asks for a password):"
-	@echo "  $(VENV)/bin/tarjoman user add $$USER --role admin"
+	@echo "  $(VENV)/bin/tarjoman user add $${USER:-admin} --role admin"
 	@echo "  $(VENV)/bin/tarjoman serve    # then http://127.0.0.1:8765/books/sample/chapters/ch01/ar"
 
 # Rebuild the demo model from the repository alone: random weights of the demo shape and a
