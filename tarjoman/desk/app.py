@@ -136,8 +136,9 @@ def _wants_json(request: Request) -> bool:
 
 
 def _safe_next(path: str) -> str:
-    """Only a path on this site, never ``//evil.example``."""
-    return path if path.startswith("/") and not path.startswith("//") else "/"
+    """Only a path on this site: never ``//evil.example``, nor ``/\\evil.example``, which browsers read alike."""
+    on_site = path.startswith("/") and not path.startswith("//") and not any(c in path for c in "\\\r\n\t\x00")
+    return path if on_site else "/"
 
 
 # --- what every route may ask for ---------------------------------------------------------
