@@ -218,7 +218,7 @@ def translation_rows(store: Store, session: Session, book: Book, lang: str, uids
              "engine": "", "changed_by": "", "note": "", "suggestion": "", "suggestion_engine": "", "machine_draft": "", "machine_engine": "", "qa": []}
             for sid in missing
         ], ["segment_id", "lang"])
-        added = select(Translation).where(Translation.book_id == book.id, Translation.lang == lang, Translation.segment_id.in_(missing))
+        added = select(Translation).where(Translation.segment_id.in_(missing), Translation.lang == lang)
         found.update({by_id[t.segment_id]: t for t in session.scalars(added.with_for_update() if lock else added)})
     return found
 
