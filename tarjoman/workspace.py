@@ -86,11 +86,11 @@ def books(store: Store) -> list[tuple[str, str]]:
 def work(store: Store, langs: list[str], project: Project | None = None) -> list[ChapterWork]:
     """Books × chapters × ``langs`` with their progress."""
     out = []
-    if project is not None:
-        for slug, _title in books(store):
-            in_line(project, slug)
+    slugs = [slug for slug, _title in books(store)]
+    for slug in slugs if project is not None else []:
+        in_line(project, slug)
     with store.read() as session:
-        for slug, _title in store_books(session):
+        for slug in slugs:
             book = require_book(session, slug)
             chapters, _ = progress(session, book)
             counts = work_counts(session, book)
@@ -135,10 +135,6 @@ class SegmentRow:
     @property
     def version(self) -> int:
         return self.translation.version if self.translation else 0
-
-    @property
-    def needs_work(self) -> bool:
-        return self.state != "approved"
 
     @property
     def source_pieces(self) -> list[tuple[str, Occurrence | None]]:
@@ -261,7 +257,6 @@ class Saved:
     version: int
     changed_by: str
     conflict: ConflictView | None = None
-    changed: bool = True
 
 
 def save(store: Store, book: str, lang: str, uid: str, *, text: str, state: str, base_version: int, who: str) -> Saved:
@@ -287,7 +282,7 @@ def save(store: Store, book: str, lang: str, uid: str, *, text: str, state: str,
         return Saved(text, state, outcome.versions[(lang, uid)], who)
     _source, now = segment(store, book, lang, uid)  # unchanged, or kept as a conflict: what stands
     assert now is not None
-    return Saved(now.text, now.state, now.version, now.changed_by, outcome.conflicts[0] if outcome.conflicts else None, changed=False)
+    return Saved(now.text, now.state, now.version, now.changed_by, outcome.conflicts[0] if outcome.conflicts else None)
 
 
 def resolve(store: Store, book: str, conflict_id: int, *, take: str, who: str) -> ConflictView:
