@@ -16,7 +16,8 @@ from .project import Project
 from .queue import BookSegments, import_files, unimported_files, write_views
 from .store import DraftIn
 from .store.cache import DraftCache
-from .store.core import require_book, segments, translations
+from .store.core import require_book
+from .store.memory import Match, remembered
 from .store.translations import record_drafts
 
 
@@ -47,27 +48,36 @@ class DraftResult:
     reports: list[LanguageReport]
     files: list[Path]
     signature: str
+    tm_approved: int = 0  # in-context memory matches approved (``tm_approve``)
 
 
-_ORIGIN = {"machine": "machine", "cache": "machine", "carried": "carried", "approved": "tm"}
+_ORIGIN = {"machine": "machine", "cache": "machine", "carried": "carried", "memory": "tm"}
 
 
-def _record(store, book: str, lang: str, drafts: list[Draft], signature: str) -> None:
-    record_drafts(store, book, lang, [DraftIn(d.unit, d.text, _ORIGIN[d.origin], signature if d.origin in ("machine", "cache") else "")
-                                      for d in drafts if d.origin != "approved" or d.text])
+def _record(store, book: str, lang: str, drafts: list[Draft], signature: str, approve: set[str] = frozenset()) -> int:
+    """Drafts into the store; the memory's matches as origin ``tm`` naming their source, those of
+    ``approve`` (in-context matches, with ``--tm-approve``) approved, by the memory: how many."""
+
+    def engine(d: Draft) -> str:
+        return signature if d.origin in ("machine", "cache") else f"tm:{d.memory}" if d.origin == "memory" else ""
+
+    rows = [DraftIn(d.unit, d.text, _ORIGIN[d.origin], engine(d), approve=d.unit in approve) for d in drafts if d.origin != "memory" or d.text]
+    record_drafts(store, book, lang, [r for r in rows if not r.approve])
+    if not any(r.approve for r in rows):
+        return 0
+    return record_drafts(store, book, lang, [r for r in rows if r.approve], who="memory")["approved"]
 
 
-def _approved_texts(store, book: str, lang: str) -> dict[str, str]:
-    """Source sentence → its approved translation anywhere in the book: never drafted again."""
+def _remembered(store, book: str, lang: str, chapters: set[str] | None = None) -> dict[str, Match]:
+    """uid → the memory's approved translation of the sentence (its own, if it is approved)."""
     with store.read() as session:
-        row = require_book(session, book)
-        sources = {s.uid: s.source for s in segments(session, row, obsolete=None)}
-        found = translations(session, row, lang)
-    approved: dict[str, str] = {}
-    for uid, t in sorted(found.items()):
-        if t.approved and uid in sources:
-            approved.setdefault(sources[uid], t.text)
-    return approved
+        return remembered(session, require_book(session, book), lang, chapters=chapters)
+
+
+def _memory_drafts(found: dict[str, Match], *, tm_approve: bool) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """What :func:`draft_language` takes from the memory, and the matches to record approved."""
+    approve = {uid for uid, m in found.items() if m.in_context} if tm_approve else set()
+    return {uid: (m.text, m.name) for uid, m in found.items()}, approve
 
 
 def _pending_reviews(project: Project, book: str, data, langs: list[str]) -> None:
@@ -88,8 +98,11 @@ def draft_book(
     *,
     options: DraftOptions | None = None,
     progress: Progress | None = None,
+    tm_approve: bool = False,
 ) -> DraftResult:
-    """Draft every chapter of an extracted book into ``targets``: drafts into the store, then the review files."""
+    """Draft every chapter of an extracted book into ``targets``: drafts into the store, then the review files.
+    What the translation memory knows is taken from it, not drafted; ``tm_approve`` approves its
+    in-context matches (the same sentence between the same sentences) at once."""
     options = _with_terms(project, book, options)
     book_dir = project.book_dir(book)
     with book_lock(book_dir, "drafting"):
@@ -98,17 +111,18 @@ def draft_book(
             _pending_reviews(project, book, data, targets)
             cache = DraftCache(data.store)
             reports = []
+            approved = 0
             signature = engine.signature_text()
             for target in targets:
-                approved = _approved_texts(data.store, book, target)
-                made, report = draft_language(data.manuscript, target, engine, cache, approved=approved, options=options, progress=progress)
-                _record(data.store, book, target, made, signature)
+                memory, approve = _memory_drafts(_remembered(data.store, book, target), tm_approve=tm_approve)
+                made, report = draft_language(data.manuscript, target, engine, cache, memory=memory, options=options, progress=progress)
+                approved += _record(data.store, book, target, made, signature, approve)
                 reports.append(report)
             files, problems = write_views(project, book, data, targets, terms=options.terms)
         finally:
             data.store.close()
     _raise_first(problems, book)
-    return DraftResult(reports, files, signature)
+    return DraftResult(reports, files, signature, approved)
 
 
 def _raise_first(problems, book: str) -> None:
@@ -127,6 +141,7 @@ def draft_chapter(
     *,
     options: DraftOptions | None = None,
     progress: Progress | None = None,
+    tm_approve: bool = False,
 ) -> LanguageReport:
     """Draft one chapter into one language and write its review file: the grain of a Prefect task."""
     book_dir = project.book_dir(book)
@@ -136,9 +151,10 @@ def draft_chapter(
         try:
             if chapter_id not in data.chapters:
                 raise ProjectError(f"book {book!r} has no chapter {chapter_id!r}", path=project.manuscript_path(book))
-            made, report = draft_language(data.manuscript, lang, engine, DraftCache(data.store), approved=_approved_texts(data.store, book, lang),
+            memory, approve = _memory_drafts(_remembered(data.store, book, lang, {chapter_id}), tm_approve=tm_approve)
+            made, report = draft_language(data.manuscript, lang, engine, DraftCache(data.store), memory=memory,
                                           options=options, progress=progress, chapters={chapter_id})
-            _record(data.store, book, lang, made, engine.signature_text())
+            _record(data.store, book, lang, made, engine.signature_text(), approve)
             _, problems = write_views(project, book, data, [lang], chapters=[chapter_id], terms=options.terms)
         finally:
             data.store.close()

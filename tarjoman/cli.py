@@ -54,8 +54,10 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
 @click.option("--digits", type=click.Choice(["native", "latin", "keep"]), default="native", show_default=True, help="Digits in drafts: each language's own, Latin, or as the model wrote them.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
 @click.option("--term-split/--no-term-split", default=True, show_default=True, help="Draft a sentence again in pieces around an approved term the model would not render (the term is then certain; the sentence less fluent).")
+@click.option("--tm-approve", is_flag=True, help="Approve the memory's in-context matches (the same sentence between the same sentences, approved before) at once; without it a person confirms each.")
 @click.pass_obj
-def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None, term_split: bool) -> None:
+def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None, term_split: bool,
+          tm_approve: bool) -> None:
     from .book import book_lock, draft_book
     from .drafting import DraftOptions
     from .engines import GenerationSettings, load_engine
@@ -70,12 +72,15 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     with book_lock(project.book_dir(book), "drafting"):
         pass  # refuse now, not after minutes of model loading, if another run holds the book
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
-    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split), progress=_progress_printer())
+    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split),
+                        progress=_progress_printer(), tm_approve=tm_approve)
     click.echo(f"drafted {book} with {result.signature}")
-    click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'approved':>9} {'seconds':>8}")
+    click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'memory':>7} {'seconds':>8}")
     for r in result.reports:
         c = r.counts
-        click.echo(f"  {r.lang:<5} {r.units:>6} {c['machine']:>8} {c['cache']:>6} {c['carried']:>8} {c['approved']:>9} {r.seconds:>8.1f}")
+        click.echo(f"  {r.lang:<5} {r.units:>6} {c['machine']:>8} {c['cache']:>6} {c['carried']:>8} {c['memory']:>7} {r.seconds:>8.1f}")
+    if tm_approve:
+        click.echo(f"  memory: {result.tm_approved} in-context matches approved (--tm-approve)")
     click.echo(f"  review files: {project.book_dir(book) / 'review'}")
     uses = sum(r.term_uses for r in result.reports)
     if uses:

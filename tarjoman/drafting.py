@@ -1,10 +1,11 @@
 """Machine drafts for every review unit of a book, never made twice.
 
-For each target language a unit is, in this order: already approved by a
-translator (kept, not drafted); carried over (its text is already in the
-target language, or has no words to translate); found in the draft cache; or
-drafted by the engine, in batches, each batch committed to the cache as soon
-as it is made. Sentences cut for length are drafted part by part and joined.
+For each target language a unit is, in this order: remembered (the translation
+memory has an approved translation of the same sentence: in this book, another,
+or an imported memory — taken as it is, never sent to the engine); carried over
+(its text is already in the target language, or has no words to translate);
+found in the draft cache; or drafted by the engine, in batches, each batch
+committed to the cache as soon as it is made. Sentences cut for length are drafted part by part and joined.
 Approved glossary terms bind the engine's drafts (:mod:`tarjoman.glossary.terms`):
 each is injected as its approved rendering, checked in the output and repaired
 when nearly right; the terms that applied are part of the segment's cache key.
@@ -27,7 +28,7 @@ from .manuscript import Manuscript, Segment
 if TYPE_CHECKING:
     from .store.cache import DraftCache
 
-ORIGINS = ("approved", "carried", "cache", "machine")
+ORIGINS = ("memory", "carried", "cache", "machine")
 _WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 Progress = Callable[[str, int, int, float], None]
@@ -40,6 +41,7 @@ class Draft:
     lang: str
     text: str
     origin: str  # one of ORIGINS
+    memory: str = ""  # where a remembered translation comes from (book/uid, tmx:file)
 
 
 @dataclass
@@ -76,15 +78,15 @@ def draft_language(
     engine: Engine,
     cache: "DraftCache",
     *,
-    approved: dict[str, str] | None = None,
+    memory: dict[str, tuple[str, str]] | None = None,
     options: DraftOptions | None = None,
     progress: Progress | None = None,
     chapters: set[str] | None = None,
 ) -> tuple[list[Draft], LanguageReport]:
-    """Drafts of every unit of ``manuscript`` (or of ``chapters``) in ``target``; ``approved``
-    maps a unit's source text to a translator's approved translation."""
+    """Drafts of every unit of ``manuscript`` (or of ``chapters``) in ``target``; ``memory``
+    maps a unit's ID to the memory's approved translation of it and where that comes from."""
     options = options or DraftOptions()
-    approved = approved or {}
+    memory = memory or {}
     report = LanguageReport(target)
     started = time.perf_counter()
     calls_before = engine.calls
@@ -98,7 +100,7 @@ def draft_language(
 
     pending = {}  # cache key → segment (identical sentences are drafted once)
     for unit in units:
-        if unit.text in approved:
+        if unit.id in memory:
             continue
         for segment in unit.parts:
             if not needs_no_translation(segment, target):
@@ -111,9 +113,10 @@ def draft_language(
 
     drafts = []
     for unit in units:
-        if unit.text in approved:
-            drafts.append(Draft(unit.id, target, approved[unit.text], "approved"))
-            report.counts["approved"] += 1
+        if unit.id in memory:
+            remembered, name = memory[unit.id]
+            drafts.append(Draft(unit.id, target, remembered, "memory", name))
+            report.counts["memory"] += 1
             continue
         texts, origins = [], set()
         for segment in unit.parts:

@@ -23,10 +23,11 @@ from .metrics import chart_png, post_edit_score
 from .project import Project
 from .project_store import open_book, open_store, who_am_i
 from .qa import approval_problem, check_entry
-from .review import FileInfo, po_path, read_entries, read_review_file, render_po, render_pot, review_dir, syntax_errors
+from .review import FileInfo, memory_lines, po_path, read_entries, read_review_file, render_po, render_pot, review_dir, syntax_errors
 from .store import Edit, SegmentView, Store
 from .store import files as exchange
 from .store.core import progress as store_progress, require_book, segments as store_segments, translations as store_translations
+from .store.memory import fuzzy_for
 from .store.translations import accept_drafts as store_accept, apply_edits, set_findings
 from .tmx import tmx_document
 
@@ -268,8 +269,12 @@ def _write_view(project: Project, book: str, data: BookSegments, chapter: str, l
             if result.problems:
                 return result.problems
         with data.store.read() as session:
-            found = store_translations(session, require_book(session, book), lang, chapter=chapter)
-        text, versions = render_po(_file_info(data, found), lang, data.chapters[chapter], found, data.obsolete.get(chapter, []), hints)
+            book_row = require_book(session, book)
+            found = store_translations(session, book_row, lang, chapter=chapter)
+            open_uids = [s.uid for s in data.chapters[chapter] if not (s.uid in found and (found[s.uid].approved or found[s.uid].origin == "tm"))]
+            matches = fuzzy_for(session, book_row, lang, open_uids)
+        notes = {uid: memory_lines(m) for uid, m in matches.items()}
+        text, versions = render_po(_file_info(data, found), lang, data.chapters[chapter], found, data.obsolete.get(chapter, []), hints, notes)
         if replace_if_unchanged(path, text, raw):  # never over a save made while we worked: import it, and again
             exchange.record_written(data.store, relative, _sha(text.encode("utf-8")), versions)
             return []

@@ -182,6 +182,13 @@ _ORIGIN_NOTES = {
 }
 
 
+def memory_lines(matches) -> list[str]:
+    """PO comment lines for a sentence's fuzzy memory matches (:class:`tarjoman.store.memory.Match`),
+    shown in Poedit's notes: each match's score, where it is, its translation, and how its
+    source differs from this one (``[-its words-] {+this sentence's+}``)."""
+    return [line for m in matches for line in (f"memory {m.score}% ({m.where}): {m.text}", f"memory {m.score}% source: {m.diff}")]
+
+
 def _translated(entry: polib.POEntry, uid: str, translation, hints: list[str]) -> None:
     lines = [entry.comment] if entry.comment else []
     if translation is not None:
@@ -191,7 +198,9 @@ def _translated(entry: polib.POEntry, uid: str, translation, hints: list[str]) -
         if translation.previous_source and translation.state != "approved":
             entry.previous_msgid = translation.previous_source
         entry.tcomment = translation.note or ""
-        if translation.text and translation.origin in _ORIGIN_NOTES:
+        if translation.text and translation.origin == "tm" and translation.engine.startswith("tm:"):
+            lines.append(f"from the memory: the approved translation of the same sentence in {translation.engine[3:]}")
+        elif translation.text and translation.origin in _ORIGIN_NOTES:
             lines.append(f"machine draft {_ORIGIN_NOTES[translation.origin]}")
         elif translation.text and translation.origin == "machine":
             lines.append(f"machine draft by {translation.engine}")
@@ -212,18 +221,18 @@ def render_pot(info: FileInfo, segments: list) -> str:
 
 
 def render_po(info: FileInfo, lang: str, segments: list, translations: dict, obsolete: list,
-              hints: Callable[[str], list[str]] | None = None) -> tuple[str, dict[str, int]]:
+              hints: Callable[[str], list[str]] | None = None, notes: dict[str, list[str]] | None = None) -> tuple[str, dict[str, int]]:
     """A chapter's PO file in ``lang`` from the store's ``segments`` (reading order), their
     ``translations`` (uid → TranslationView) and the ``obsolete`` segments that had one;
-    ``hints(source)`` adds comment lines (glossary terms). Returns the text and the version of
-    each entry's translation as written."""
+    ``hints(source)`` adds comment lines (glossary terms), ``notes`` more of them per uid (the
+    memory's fuzzy matches). Returns the text and the version of each entry's translation as written."""
     po = polib.POFile(wrapwidth=0)
     po.metadata = _header(info, lang)
     versions = {}
     for segment in segments:
         entry = _entry(segment)
         translation = translations.get(segment.uid)
-        _translated(entry, segment.uid, translation, hints(segment.source) if hints else [])
+        _translated(entry, segment.uid, translation, (hints(segment.source) if hints else []) + (notes or {}).get(segment.uid, []))
         versions[segment.uid] = translation.version if translation is not None else 0
         po.append(entry)
     present = {(e.msgctxt, e.msgid) for e in po}

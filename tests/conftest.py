@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
 from pathlib import Path
@@ -73,3 +74,16 @@ def tiny_models(tmp_path_factory):
 def _ct2_cache(tmp_path_factory, monkeypatch):
     """Converted CTranslate2 models go to a per-session folder, never the user's cache."""
     monkeypatch.setenv("TARJOMAN_CACHE", str(tmp_path_factory.getbasetemp() / "tarjoman-cache"))
+
+
+_store_names = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty review store: an SQLite file, then a database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tarjoman.sqlite'}"
+    from pg_cluster import create_database
+
+    return create_database(request.getfixturevalue("postgres_cluster"), f"store_{next(_store_names)}")

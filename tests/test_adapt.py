@@ -106,7 +106,7 @@ def test_drafting_with_the_adapted_model(reviewed, tiny_models, tmp_path):
     engine = load_engine(str(result.out), settings=GenerationSettings(num_beams=1, max_new_tokens=8))
     assert str(result.out) in engine.signature_text()
     report = draft_book(reviewed, "sample", ["fr"], engine).reports[0]
-    assert report.counts["approved"] == report.units - report.counts["carried"]  # approved entries stay approved
+    assert report.counts["memory"] == report.units - report.counts["carried"]  # approved entries stay approved
 
 
 def test_adapt_refuses_what_it_cannot_learn_from(project, tiny_models, tmp_path):

@@ -120,7 +120,7 @@ def test_approved_translation_is_reused_for_the_same_sentence_elsewhere(book, en
     catalog.save(str(path))
     calls = engine.calls
     report = draft_book(book, "sample", ["en"], engine).reports[0]
-    assert report.counts["approved"] == 1 and engine.calls == calls
+    assert report.counts["memory"] == 1 and engine.calls == calls
 
 
 def test_review_files_pass_msgfmt(book, engine):

@@ -49,7 +49,8 @@ class Chapter(Base):
 
 class Segment(Base):
     __tablename__ = "segments"
-    __table_args__ = (UniqueConstraint("book_id", "uid"), Index("ix_segments_book_chapter", "book_id", "chapter_id"))
+    __table_args__ = (UniqueConstraint("book_id", "uid"), Index("ix_segments_book_chapter", "book_id", "chapter_id"),
+                      Index("ix_segments_tm_hash", "tm_hash"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
@@ -64,6 +65,11 @@ class Segment(Base):
     msgctxt: Mapped[str | None] = mapped_column(Text, nullable=True)
     paragraph: Mapped[str] = mapped_column(String(16), default="")  # for PO references, ch02:14
     obsolete: Mapped[bool] = mapped_column(Boolean, default=False)  # no longer in the manuscript
+    # The translation memory's view of the source (tarjoman.memory): its key, the key's hash, and
+    # the hash of the keys of the sentences before and after it (an in-context match shares it).
+    tm_key: Mapped[str] = mapped_column(Text, default="")
+    tm_hash: Mapped[str] = mapped_column(String(16), default="")
+    context_hash: Mapped[str] = mapped_column(String(16), default="")
 
 
 class Translation(Base):
@@ -151,6 +157,39 @@ class Term(Base):
     decided_by: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[str] = mapped_column(Text, default="")  # as the editor wrote it in the CSV
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MemoryUnit(Base):
+    """A translation from another tool's memory (``tarjoman tm import FILE.tmx``). The store's own
+    approved translations are the rest of the memory; they are not copied here."""
+
+    __tablename__ = "tm_units"
+    __table_args__ = (UniqueConstraint("tm_hash", "lang", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    tm_key: Mapped[str] = mapped_column(Text)
+    tm_hash: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(Text)  # the file it came from, as named when imported
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    who: Mapped[str] = mapped_column(Text, default="")  # the translator the file names
+    changed: Mapped[str] = mapped_column(Text, default="")  # the date the file gives, as written
+    note: Mapped[str] = mapped_column(Text, default="")
+    imported_by: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+HAND_MADE = ("fts_", "ix_segments_tm_key_trgm", "ix_tm_units_tm_key_trgm")
+"""Names of what migration 0003 makes by hand, outside these models: SQLite's FTS5 trigram tables
+(and their shadow tables) and PostgreSQL's pg_trgm indexes, the memory's fuzzy-match indexes."""
+
+
+def modelled(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's ``include_name``: leave the hand-made indexes out of comparisons with the models."""
+    return not (name or "").startswith(HAND_MADE)
 
 
 class DraftCacheEntry(Base):

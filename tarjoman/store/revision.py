@@ -7,9 +7,12 @@ Each unit of the manuscript finds its segment row, in this order:
    *and* into another paragraph (then a person confirms it: it becomes a draft);
 2. a removed segment with the same text (its ID changed because a repeat was added or
    removed before it) — taken over, as 1;
-3. a removed segment of the same chapter whose text was edited into this one (difflib ratio
-   above :data:`SIMILAR`) — taken over: its translations stay, as drafts (fuzzy), with the
-   old source kept as ``previous_source`` (PO's ``#|``);
+3. a removed segment of the same chapter whose text was edited into this one (similarity
+   above :data:`SIMILAR`, the memory's Indel ratio) — taken over: its translations stay, as
+   drafts (fuzzy), with the old source kept as ``previous_source`` (PO's ``#|``). The removed
+   segments are found through a trigram index (:class:`tarjoman.memory.NearIndex`), not by
+   comparing each new sentence with every removed one: ten times the edits cost ten times
+   the work, not a hundred;
 4. otherwise a new segment.
 
 Segments nothing took over become obsolete, translations and history kept.
@@ -17,12 +20,13 @@ Segments nothing took over become obsolete, translations and history kept.
 
 from __future__ import annotations
 
-import difflib
+from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..manuscript import Manuscript, Unit
+from ..memory import NearIndex, keyed
 from .core import Store, book_row, now
 from .models import Chapter, Segment, Translation
 from .translations import change
@@ -55,20 +59,20 @@ def sync_manuscript(store: Store, manuscript: Manuscript, digest: str, *, who: s
         chapters = _sync_chapters(session, book.id, manuscript)
         existing = {s.uid: s for s in session.scalars(select(Segment).where(Segment.book_id == book.id))}
         chapter_of = {c.id: c.key for c in chapters.values()}
-        units: list[tuple[Unit, str | None, str]] = []
+        units: list[tuple[Unit, str | None, str, tuple[str, str, str]]] = []
         for chapter in manuscript.chapters:
             chapter_units = list(chapter.units())
             ctx = contexts(chapter_units)
-            units += [(u, ctx[u.id], _paragraph_number(u, i)) for i, u in enumerate(chapter_units, start=1)]
-        wanted = {u.id for u, _, _ in units}
-        gone = [s for uid, s in existing.items() if uid not in wanted]
-        taken: set[int] = set()
-        for position, (unit, msgctxt, paragraph) in enumerate(units):
+            keys = keyed([(u.text, u.lang) for u in chapter_units])
+            units += [(u, ctx[u.id], _paragraph_number(u, i), k) for i, (u, k) in enumerate(zip(chapter_units, keys), start=1)]
+        wanted = {u.id for u, _, _, _ in units}
+        gone = _Gone([s for uid, s in existing.items() if uid not in wanted], chapter_of)
+        for position, (unit, msgctxt, paragraph, (key, key_hash, context_hash)) in enumerate(units):
             chapter_id = chapters[unit.chapter].id
             segment = existing.get(unit.id)
             how = "kept"
             if segment is None:
-                segment, how = _take_over(gone, taken, unit, chapter_of)
+                segment, how = gone.take_over(unit)
             if segment is None:
                 segment = Segment(book_id=book.id, uid=unit.id, chapter_id=chapter_id)
                 session.add(segment)
@@ -82,9 +86,10 @@ def sync_manuscript(store: Store, manuscript: Manuscript, digest: str, *, who: s
             segment.uid, segment.chapter_id, segment.position, segment.source = unit.id, chapter_id, position, unit.text
             segment.lang, segment.kind, segment.where, segment.context = unit.lang, unit.kind, unit.where, unit.context
             segment.msgctxt, segment.paragraph, segment.obsolete = msgctxt, paragraph, False
-        for segment in gone:
-            if segment.id not in taken and not segment.obsolete:
-                segment.obsolete = True
+            segment.tm_key, segment.tm_hash, segment.context_hash = key, key_hash, context_hash
+        for segment in gone.segments:
+            if segment.id not in gone.taken and not segment.obsolete:
+                segment.obsolete, segment.context_hash = True, ""
                 report.removed += 1
         book.title = str(manuscript.metadata.get("title") or "")
         book.manuscript_digest, book.source_sha256 = digest, manuscript.source_sha256
@@ -108,24 +113,38 @@ def _sync_chapters(session: Session, book_id: int, manuscript: Manuscript) -> di
     return rows
 
 
-def _take_over(gone: list[Segment], taken: set[int], unit: Unit, chapter_of: dict[int, str]) -> tuple[Segment | None, str]:
-    """A removed segment this unit continues: the same text under another ID, or an edit of it."""
-    free = [s for s in gone if s.id not in taken]
-    same = next((s for s in free if s.source == unit.text), None)
-    if same is not None:
-        taken.add(same.id)
-        return same, "moved" if chapter_of.get(same.chapter_id) != unit.chapter else "kept"
-    best, best_ratio = None, SIMILAR
-    for segment in free:
-        if segment.obsolete or chapter_of.get(segment.chapter_id) != unit.chapter:
-            continue
-        ratio = difflib.SequenceMatcher(None, segment.source, unit.text, autojunk=False).ratio()
-        if ratio > best_ratio:
-            best, best_ratio = segment, ratio
-    if best is not None:
-        taken.add(best.id)
-        return best, "edited"
-    return None, "added"
+class _Gone:
+    """The segments whose IDs the revised manuscript no longer has, for its new units to take over."""
+
+    def __init__(self, segments: list[Segment], chapter_of: dict[int, str]):
+        self.segments, self.chapter_of = segments, chapter_of
+        self.taken: set[int] = set()
+        self.by_source: dict[str, list[Segment]] = defaultdict(list)
+        self.near: dict[str, NearIndex] = defaultdict(NearIndex)  # chapter → its removed, not yet obsolete segments
+        self.by_id = {s.id: s for s in segments}
+        for segment in segments:
+            self.by_source[segment.source].append(segment)
+            if not segment.obsolete:
+                self.near[chapter_of.get(segment.chapter_id, "")].add(segment.id, segment.source)
+
+    def _take(self, segment: Segment) -> None:
+        self.taken.add(segment.id)
+        self.by_source[segment.source].remove(segment)
+        self.near[self.chapter_of.get(segment.chapter_id, "")].remove(segment.id)
+
+    def take_over(self, unit: Unit) -> tuple[Segment | None, str]:
+        """A removed segment this unit continues: the same text under another ID, or an edit of it."""
+        same = self.by_source.get(unit.text)
+        if same:
+            segment = same[0]
+            self._take(segment)
+            return segment, "moved" if self.chapter_of.get(segment.chapter_id) != unit.chapter else "kept"
+        near = self.near[unit.chapter].best(unit.text, SIMILAR) if unit.chapter in self.near else None
+        if near is not None:
+            segment = self.by_id[near.id]
+            self._take(segment)
+            return segment, "edited"
+        return None, "added"
 
 
 def _edited(session: Session, segment: Segment, new_source: str, who: str) -> None:

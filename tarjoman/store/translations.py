@@ -41,10 +41,11 @@ def change(session: Session, translation: Translation, *, text: str, state: str,
 
 def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, who: str = "machine") -> dict[str, int]:
     """Record machine drafts: each fills an empty or machine-drafted translation, or becomes a
-    suggestion beside a person's. Returns counts of ``drafted``, ``suggested``, ``unchanged``."""
+    suggestion beside a person's. Returns counts of ``drafted``, ``approved`` (memory matches
+    recorded approved), ``suggested``, ``unchanged``."""
 
     def work(session: Session) -> dict[str, int]:
-        counts = {"drafted": 0, "suggested": 0, "unchanged": 0}
+        counts = {"drafted": 0, "approved": 0, "suggested": 0, "unchanged": 0}
         book_row = require_book(session, book)
         rows = translation_rows(store, session, book_row, lang, [d.uid for d in drafts])
         log: list[dict] = []
@@ -61,11 +62,16 @@ def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, 
                 else:
                     counts["unchanged"] += 1
                 continue
-            if (row.text, row.state, row.origin, row.engine) == (draft.text, "draft", draft.origin, draft.engine):
+            state = "approved" if draft.approve and draft.text else "draft" if draft.text else "empty"
+            if (row.text, row.state, row.origin, row.engine) == (draft.text, state, draft.origin, draft.engine):
                 counts["unchanged"] += 1
                 continue
-            change(session, row, text=draft.text, state="draft" if draft.text else "empty", origin=draft.origin, who=who,
-                   action="draft", engine=draft.engine, log=log)
+            if state == "approved":
+                change(session, row, text=draft.text, state=state, origin=draft.origin, who=who, action="approve", engine=draft.engine,
+                       why=f"the same sentence, between the same sentences, approved in {draft.engine.removeprefix('tm:')}", log=log)
+                counts["approved"] += 1
+                continue
+            change(session, row, text=draft.text, state=state, origin=draft.origin, who=who, action="draft", engine=draft.engine, log=log)
             counts["drafted"] += 1
         if log:
             session.execute(insert(Change), log)
@@ -290,6 +296,7 @@ def restore(store: Store, book: str, rows: dict[str, list[dict]], *, who: str, w
 def add_obsolete(store: Store, book: str, chapter: str, sources: list[str]) -> dict[str, str]:
     """Segments for sentences no longer in the manuscript whose translations must be kept
     (a previous release's ``#~`` entries): source → uid."""
+    from ..memory import key_hash, tm_key
     from ..text import content_id
 
     def work(session: Session) -> dict[str, str]:
@@ -307,7 +314,9 @@ def add_obsolete(store: Store, book: str, chapter: str, sources: list[str]) -> d
                 uid = f"{content_id(source)}-{n}"
             taken.add(uid)
             last += 1
-            session.add(Segment(book_id=book_row.id, chapter_id=chapter_row.id, uid=uid, position=last, source=source, obsolete=True))
+            key = tm_key(source)
+            session.add(Segment(book_id=book_row.id, chapter_id=chapter_row.id, uid=uid, position=last, source=source, obsolete=True,
+                                tm_key=key, tm_hash=key_hash(key)))
             found[source] = uid
         return {source: found[source] for source in sources}
 

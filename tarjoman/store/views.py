@@ -95,12 +95,14 @@ class ConflictView:
 
 @dataclass(frozen=True)
 class DraftIn:
-    """A machine draft to record for one segment: ``origin`` is machine, tm or carried."""
+    """A machine draft to record for one segment: ``origin`` is machine, tm or carried; a memory
+    match (``engine`` names its source, ``tm:book/uid``) may be recorded ``approve``d."""
 
     uid: str
     text: str
     origin: str
     engine: str = ""
+    approve: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,15 @@ connects to ``$TARJOMAN_DATABASE_URL``."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from tarjoman.store.models import Base
+from tarjoman.store.models import Base, modelled
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     import os
 
     with create_engine(os.environ["TARJOMAN_DATABASE_URL"]).begin() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, include_name=modelled)
         context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, include_name=modelled)
     context.run_migrations()

@@ -1,0 +1,298 @@
+"""The translation memory over the review store.
+
+The memory is every approved translation in the store, of every book, and the units imported
+from other tools' TMX files (:class:`MemoryUnit`); nothing is copied from one to the other. A
+source is found by its key (:func:`tarjoman.memory.tm_key`):
+
+- *exact*: the same key hash (``segments.tm_hash``, ``tm_units.tm_hash``: b-tree indexes); a
+  match is *in context* when the sentences before and after it are the same too;
+- *fuzzy*: candidates from a trigram index of the keys — SQLite's FTS5 ``trigram`` tables,
+  asked for the query's rarest trigrams (by the ``fts5vocab`` document counts) and ranked by
+  bm25; PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then each candidate scored by
+  :func:`tarjoman.memory.score`. No query compares a sentence with every stored one;
+- *concordance*: a piece of text in the sources (the same trigram indexes) or the translations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.orm import Session
+
+from ..memory import FUZZY_THRESHOLD, diff_text, score, tm_key, trigrams
+from .models import Book, Chapter, MemoryUnit, Segment, Translation
+
+RAREST = 24  # query trigrams asked of the FTS5 index
+CANDIDATES = 60  # best-ranked candidates scored per index
+
+
+@dataclass(frozen=True)
+class Match:
+    """One remembered translation of a source like the one asked about."""
+
+    score: int  # 100: the same sentence
+    source: str  # the remembered source, as written
+    text: str  # its approved translation
+    book: str = ""  # "" for a unit of an imported memory
+    chapter: str = ""
+    uid: str = ""
+    origin: str = "store"  # "store", or the TMX file a unit came from
+    who: str = ""
+    changed_at: datetime | str | None = None
+    in_context: bool = False  # the sentences before and after are the same too
+    segment_id: int | None = None
+    context_hash: str = ""
+    key: str = ""
+    diff: str = ""  # how the remembered source differs from the one asked about (fuzzy matches)
+
+    @property
+    def name(self) -> str:
+        """Where it comes from, as the store records it with a draft taken from it."""
+        return f"{self.book}/{self.uid}" if self.book else f"tmx:{self.origin}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.book} {self.chapter}" if self.book else self.origin
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _store_columns():
+    return (Segment.id, Segment.tm_hash, Segment.context_hash, Segment.tm_key, Segment.source, Segment.uid, Book.slug, Chapter.key,
+            Translation.text, Translation.changed_by, Translation.changed_at)
+
+
+def _approved_in(lang: str):
+    return (Translation.segment_id == Segment.id) & (Translation.lang == lang) & (Translation.state == "approved") & (Translation.text != "")
+
+
+def _store_query(lang: str):
+    return (select(*_store_columns()).join(Translation, _approved_in(lang)).join(Book, Book.id == Segment.book_id)
+            .join(Chapter, Chapter.id == Segment.chapter_id))
+
+
+def _store_match(row, score_: int = 100) -> Match:
+    sid, _hash, context, key, source, uid, book, chapter, translation, who, at = row
+    return Match(score_, source, translation, book, chapter, uid, "store", who, at, segment_id=sid, context_hash=context, key=key)
+
+
+def _unit_match(unit: MemoryUnit, score_: int = 100) -> Match:
+    return Match(score_, unit.source, unit.text, origin=unit.origin, who=unit.who, changed_at=unit.changed, key=unit.tm_key)
+
+
+def exact(session: Session, lang: str, hashes: Iterable[str]) -> dict[str, list[Match]]:
+    """Key hash → every approved translation in ``lang`` of a source with that key."""
+    wanted = sorted({h for h in hashes if h})
+    found: dict[str, list[Match]] = {}
+    for chunk in _chunks(wanted):
+        for row in session.execute(_store_query(lang).where(Segment.tm_hash.in_(chunk))):
+            found.setdefault(row[1], []).append(_store_match(row))
+        for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.tm_hash.in_(chunk), MemoryUnit.lang == lang)):
+            found.setdefault(unit.tm_hash, []).append(_unit_match(unit))
+    return found
+
+
+def _latest(match: Match) -> float:
+    at = match.changed_at
+    return at.timestamp() if isinstance(at, datetime) else 0.0
+
+
+def remembered(session: Session, book: Book, lang: str, *, chapters: set[str] | None = None) -> dict[str, Match]:
+    """uid → the memory's translation of each sentence of ``book`` (of ``chapters``) whose source
+    it knows, in ``lang``. A sentence approved itself is its own match; of the others, an
+    in-context match is preferred, then one of the same book, then the store's over an imported
+    memory's, then the latest approved."""
+    query = (select(Segment.id, Segment.uid, Segment.tm_hash, Segment.context_hash).join(Chapter, Chapter.id == Segment.chapter_id)
+             .where(Segment.book_id == book.id, Segment.obsolete.is_(False), Segment.tm_hash != ""))
+    if chapters is not None:
+        query = query.where(Chapter.key.in_(sorted(chapters)))
+    sentences = session.execute(query).all()
+    found = exact(session, lang, [h for _, _, h, _ in sentences])
+    chosen: dict[str, Match] = {}
+    for sid, uid, key_hash, context in sentences:
+        matches = found.get(key_hash)
+        if not matches:
+            continue
+        own = next((m for m in matches if m.segment_id == sid), None)
+        if own is not None:
+            chosen[uid] = replace(own, in_context=True)
+            continue
+        marked = [replace(m, in_context=bool(context) and m.context_hash == context) for m in matches]
+        chosen[uid] = max(marked, key=lambda m: (m.in_context, m.book == book.slug, m.origin == "store", _latest(m), m.name))
+    return chosen
+
+
+# --- fuzzy matches ---------------------------------------------------------------
+
+
+def _fts_query(session: Session, fts: str, key: str) -> str | None:
+    """An FTS5 query for the candidates of ``key``: its rarest trigrams, any of them."""
+    grams = sorted(trigrams(key))
+    if not grams:
+        return None
+    counts = dict(session.execute(text(f"SELECT term, doc FROM {fts}_vocab WHERE term IN :grams").bindparams(
+        bindparam("grams", expanding=True)), {"grams": grams}).all())
+    rare = sorted((g for g in grams if counts.get(g)), key=lambda g: (counts[g], g))[:RAREST]
+    return " OR ".join('"' + g.replace('"', '""') + '"' for g in rare) or None
+
+
+def _candidates_sqlite(session: Session, lang: str, key: str) -> list[Match]:
+    found: list[Match] = []
+    query = _fts_query(session, "fts_tm_sources", key)
+    if query:
+        ids = list(session.execute(text(
+            "SELECT f.rowid FROM fts_tm_sources f JOIN translations t ON t.segment_id = f.rowid AND t.lang = :lang "
+            "AND t.state = 'approved' AND t.text != '' WHERE fts_tm_sources MATCH :q ORDER BY f.rank LIMIT :n"),
+            {"q": query, "lang": lang, "n": CANDIDATES}).scalars())
+        if ids:
+            found += [_store_match(row, 0) for row in session.execute(_store_query(lang).where(Segment.id.in_(ids)))]
+    query = _fts_query(session, "fts_tm_units", key)
+    if query:
+        ids = list(session.execute(text(
+            "SELECT f.rowid FROM fts_tm_units f JOIN tm_units u ON u.id = f.rowid AND u.lang = :lang "
+            "WHERE fts_tm_units MATCH :q ORDER BY f.rank LIMIT :n"), {"q": query, "lang": lang, "n": CANDIDATES}).scalars())
+        if ids:
+            found += [_unit_match(unit, 0) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(ids)))]
+    return found
+
+
+PG_SIMILARITY = 0.3  # pg_trgm's own measure, below which it offers no candidate
+
+
+def _candidates_postgresql(session: Session, lang: str, key: str) -> list[Match]:
+    session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}"))
+    found = [_store_match(row, 0) for row in session.execute(
+        _store_query(lang).where(Segment.tm_key.op("%")(key)).order_by(func.similarity(Segment.tm_key, key).desc()).limit(CANDIDATES))]
+    found += [_unit_match(unit, 0) for unit in session.scalars(
+        select(MemoryUnit).where(MemoryUnit.lang == lang, MemoryUnit.tm_key.op("%")(key))
+        .order_by(func.similarity(MemoryUnit.tm_key, key).desc()).limit(CANDIDATES))]
+    return found
+
+
+def fuzzy(session: Session, lang: str, key: str, *, limit: int = 3, threshold: int = FUZZY_THRESHOLD,
+          exclude: int | None = None) -> list[Match]:
+    """The best ``limit`` approved translations in ``lang`` of sources like ``key`` (scores of
+    ``threshold`` or more, best first; one per remembered source and translation). ``exclude``:
+    the segment asked about, which is not its own match."""
+    if len(key) < 3:
+        return []
+    candidates = (_candidates_postgresql if session.get_bind().dialect.name == "postgresql" else _candidates_sqlite)(session, lang, key)
+    best: dict[tuple[str, str], Match] = {}
+    for match in candidates:
+        if match.segment_id is not None and match.segment_id == exclude:
+            continue
+        scored = replace(match, score=score(key, match.key))
+        if scored.score < threshold:
+            continue
+        seen = best.get((match.key, match.text))
+        if seen is None or (scored.origin == "store", _latest(scored)) > (seen.origin == "store", _latest(seen)):
+            best[(match.key, match.text)] = scored
+    return sorted(best.values(), key=lambda m: (-m.score, m.origin != "store", -_latest(m), m.name))[:limit]
+
+
+def fuzzy_for(session: Session, book: Book, lang: str, uids: list[str], **options) -> dict[str, list[Match]]:
+    """uid → :func:`fuzzy` matches of each of these sentences of ``book``, each with its
+    :func:`~tarjoman.memory.diff_text` (none for one the memory knows exactly: a 100 % match
+    is drafted from the memory, not offered beside the draft)."""
+    found: dict[str, list[Match]] = {}
+    for chunk in _chunks(sorted(set(uids))):
+        for sid, uid, key, source in session.execute(select(Segment.id, Segment.uid, Segment.tm_key, Segment.source).where(
+                Segment.book_id == book.id, Segment.uid.in_(chunk))):
+            matches = fuzzy(session, lang, key, exclude=sid, **options)
+            if matches and matches[0].score < 100:
+                found[uid] = [replace(m, diff=diff_text(m.source, source)) for m in matches]
+    return found
+
+
+# --- concordance -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A concordance hit: a remembered sentence, with where it stands."""
+
+    source: str
+    translations: dict[str, str]  # lang → approved translation
+    book: str = ""
+    chapter: str = ""
+    uid: str = ""
+    context: str = ""  # the paragraph, in the book
+    origin: str = "store"
+
+
+def search(session: Session, query: str, *, lang: str | None = None, side: str = "both", limit: int = 50) -> list[Occurrence]:
+    """Remembered sentences with ``query`` in their source (``side`` "source"), in an approved
+    translation ("target"), or either ("both"); approved in ``lang``, or in any language."""
+    query = query.strip()
+    if not query:
+        return []
+    ids: list[int] = []
+    units: list[MemoryUnit] = []
+    approved = (Translation.state == "approved") & (Translation.text != "")
+    if lang is not None:
+        approved &= Translation.lang == lang
+    if side in ("source", "both"):
+        key = tm_key(query)
+        if key:
+            ids += _source_hits(session, key, approved, limit)
+            units += _unit_hits(session, MemoryUnit.tm_key, key, lang, limit)
+    if side in ("target", "both"):
+        pattern = f"%{_like_escape(query)}%"
+        ids += list(session.scalars(select(Translation.segment_id).where(approved, Translation.text.ilike(pattern, escape="\\"))
+                                    .distinct().limit(limit)))
+        units += _unit_hits(session, MemoryUnit.text, query, lang, limit)
+    return _occurrences(session, list(dict.fromkeys(ids))[:limit], lang) + _unit_occurrences(units, limit)
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _source_hits(session: Session, key: str, approved, limit: int) -> list[int]:
+    has_approved = select(Translation.id).where(Translation.segment_id == Segment.id, approved).exists()
+    if session.get_bind().dialect.name == "sqlite" and len(key) >= 3:
+        phrase = '"' + key.replace('"', '""') + '"'  # a trigram phrase: the key as a substring
+        matching = text("SELECT rowid FROM fts_tm_sources WHERE fts_tm_sources MATCH :q").bindparams(q=phrase).columns(rowid=Segment.id.type)
+        where = Segment.id.in_(select(matching.subquery().c.rowid))
+    else:  # pg_trgm's GIN index serves LIKE too
+        where = Segment.tm_key.like(f"%{_like_escape(key)}%", escape="\\")
+    return list(session.scalars(select(Segment.id).where(where, has_approved).order_by(Segment.book_id, Segment.position).limit(limit)))
+
+
+def _unit_hits(session: Session, column, value: str, lang: str | None, limit: int) -> list[MemoryUnit]:
+    query = select(MemoryUnit).where(column.ilike(f"%{_like_escape(value)}%", escape="\\"))
+    if lang is not None:
+        query = query.where(MemoryUnit.lang == lang)
+    return list(session.scalars(query.order_by(MemoryUnit.id).limit(limit)))
+
+
+def _occurrences(session: Session, ids: list[int], lang: str | None) -> list[Occurrence]:
+    if not ids:
+        return []
+    rows = session.execute(select(Segment.id, Segment.source, Segment.uid, Segment.context, Book.slug, Chapter.key)
+                           .join(Book, Book.id == Segment.book_id).join(Chapter, Chapter.id == Segment.chapter_id)
+                           .where(Segment.id.in_(ids))).all()
+    query = select(Translation.segment_id, Translation.lang, Translation.text).where(
+        Translation.segment_id.in_(ids), Translation.state == "approved", Translation.text != "")
+    if lang is not None:
+        query = query.where(Translation.lang == lang)
+    texts: dict[int, dict[str, str]] = {}
+    for sid, code, translation in session.execute(query):
+        texts.setdefault(sid, {})[code] = translation
+    order = {sid: i for i, sid in enumerate(ids)}
+    return [Occurrence(source, dict(sorted(texts.get(sid, {}).items())), book, chapter, uid, context)
+            for sid, source, uid, context, book, chapter in sorted(rows, key=lambda r: order[r[0]])]
+
+
+def _unit_occurrences(units: list[MemoryUnit], limit: int) -> list[Occurrence]:
+    grouped: dict[str, Occurrence] = {}
+    for unit in units:
+        seen = grouped.setdefault(f"{unit.origin}\x1f{unit.source}", Occurrence(unit.source, {}, origin=unit.origin))
+        seen.translations.setdefault(unit.lang, unit.text)
+    return list(grouped.values())[:limit]

@@ -1,0 +1,218 @@
+"""The translation memory: keys, exact and in-context matches before drafting, fuzzy matches
+with their scores in the PO files, concordance, on SQLite and PostgreSQL."""
+
+import shutil
+
+import docx
+import polib
+import pytest
+from conftest import SAMPLE
+
+from tarjoman.book import draft_book
+from tarjoman.engines import GenerationSettings, load_engine
+from tarjoman.manuscript import extract
+from tarjoman.memory import NearIndex, diff_text, score, tm_key
+from tarjoman.queue import accept_drafts
+from tarjoman.store import Store
+from tarjoman.store.core import require_book, segments
+from tarjoman.store.memory import exact, fuzzy, search
+
+# Sentences of the sample's first chapter, and the second book's versions of them.
+BEFORE = "صدای هواپیماها ناگهان آسمان شهر را پر کرد."
+MIDDLE = "مادرم از پنجره بیرون را نگاه کرد و گفت: «این صدای رعد نیست.»"
+AFTER = "پدرم رادیو را روشن کرد و همه ساکت شدیم."
+ZWNJ_SENTENCE = "رضا گفت که جوان\u200cهای محله در مسجد جامع جمع می\u200cشوند."
+ZWNJ_VARIANT = "رضا گفت که جوانهای محله در مسجد جامع جمع میشوند."
+DIGIT_SENTENCE = "شب در مسجد جامع خرمشهر بیش از ۲۰۰ نفر جمع شده بودند."
+DIGIT_VARIANT = "شب در مسجد جامع خرمشهر بیش از 200 نفر جمع شده بودند."
+EDITED_FROM = "پیرمردی که کنار رود کارون ماهی می\u200cفروخت، به ما نان و خرما داد."
+EDITED = "پیرمردی که کنار رود کارون ماهی می\u200cفروخت، به ما نان و آب داد."
+NEW = "این جمله در کتاب نخست نیامده و تازه است."
+
+
+def indel_percent(a: str, b: str) -> int:
+    """The score by hand: 2·LCS / (len a + len b), by dynamic programming (not rapidfuzz)."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b, start=1):
+            current.append(previous[j - 1] + 1 if x == y else max(previous[j], current[j - 1]))
+        previous = current
+    return int(200 * previous[-1] / (len(a) + len(b)) + 0.5)
+
+
+def test_keys_join_what_writers_write_differently():
+    assert tm_key(ZWNJ_SENTENCE) == tm_key(ZWNJ_VARIANT) == tm_key("رضا گفت که جوان های محله در مسجد جامع جمع می شوند.")
+    assert tm_key(DIGIT_SENTENCE) == tm_key(DIGIT_VARIANT) == tm_key("شب در مسجد جامع خرمشهر بیش از ٢٠٠ نفر جمع شده بودند")
+    assert tm_key("  «سلام، دوست من!»  ") == tm_key("سلام، دوست من") == tm_key("سلام ، دوست  من.")
+    assert tm_key("كتاب علي") == tm_key("کتاب علی")  # Arabic kaf and yeh
+    assert tm_key("Hello World.") == tm_key("hello world")
+    assert tm_key(EDITED) != tm_key(EDITED_FROM) and tm_key("…") == ""
+
+
+def test_scores_are_the_indel_similarity_in_percent():
+    a, b = tm_key(EDITED_FROM), tm_key(EDITED)
+    assert score(a, b) == indel_percent(a, b) and 85 < score(a, b) < 100
+    assert score(a, a) == 100 and score("abc", "xyz") == 0
+    assert diff_text("به ما نان و خرما داد", "به ما نان و آب داد") == "به ما نان و [-خرما-] {+آب+} داد"
+
+
+def test_the_near_index_finds_edits_without_comparing_everything():
+    sentences = [f"جمله شماره {i} از فصل دوم کتاب با واژه {i * 7} است" for i in range(2000)]
+    index = NearIndex(enumerate(sentences))
+    found = index.best("جمله شماره 1234 از فصل دوم کتاب با واژه 8638 بود", 0.6)
+    assert found is not None and found.id == 1234 and found.ratio > 0.9
+    assert index.best("چیزی یکسره دیگر، بی هیچ پیوندی", 0.6) is None
+    index.remove(1234)
+    assert index.best(sentences[1234], 0.99) is None
+
+
+# --- two books ------------------------------------------------------------------
+
+
+def _second_book(path):
+    document = docx.Document()
+    document.add_heading("فصل یکم: یادهای دیگر", level=1)
+    document.add_paragraph(" ".join([BEFORE, MIDDLE, AFTER]))
+    document.add_paragraph(" ".join([ZWNJ_VARIANT, DIGIT_VARIANT]))
+    document.add_paragraph(" ".join([EDITED, NEW]))
+    document.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_models):
+    return load_engine(tiny_models["nllb"], settings=GenerationSettings(num_beams=1, max_new_tokens=8))
+
+
+@pytest.fixture
+def two_books(project, engine):
+    """The sample, drafted into English and every draft approved; then a second book that repeats
+    some of its sentences, extracted."""
+    shutil.copy(SAMPLE, project.sources / "sample.docx")
+    extract(project.sources / "sample.docx", project, book="sample")
+    draft_book(project, "sample", ["en"], engine)
+    accept_drafts(project, "sample", "en", "tara")
+    extract(_second_book(project.sources / "second.docx"), project, book="second")
+    return project
+
+
+def _approved(project, book, lang="en"):
+    from tarjoman.store.core import translations
+
+    with Store.for_root(project.root) as store, store.read() as session:
+        row = require_book(session, book)
+        by_uid = {s.uid: s.source for s in segments(session, row)}
+        return {by_uid[uid]: (t.text, uid) for uid, t in translations(session, row, lang).items() if t.approved and uid in by_uid}
+
+
+def _recording(engine, monkeypatch):
+    seen: list[str] = []
+    translate = engine.translate
+
+    def recording(texts, source_lang, target_lang):
+        seen.extend(texts)
+        return translate(texts, source_lang, target_lang)
+
+    monkeypatch.setattr(engine, "translate", recording)
+    return seen
+
+
+def test_a_second_book_takes_the_repeats_from_the_memory_and_drafts_only_the_rest(two_books, engine, monkeypatch):
+    first = _approved(two_books, "sample")
+    seen = _recording(engine, monkeypatch)
+    report = draft_book(two_books, "second", ["en"], engine).reports[0]
+
+    repeats = {BEFORE: BEFORE, MIDDLE: MIDDLE, AFTER: AFTER, ZWNJ_VARIANT: ZWNJ_SENTENCE, DIGIT_VARIANT: DIGIT_SENTENCE}
+    assert report.counts["memory"] == len(repeats)
+    assert not set(seen) & (set(repeats) | set(repeats.values()))  # no engine call for any of them
+    assert EDITED in seen and NEW in seen
+
+    catalog = {e.msgid: e for e in polib.pofile(str(two_books.book_dir("second") / "review" / "ch01" / "en.po"))}
+    for sentence, original in repeats.items():
+        entry = catalog[sentence]
+        text, uid = first[original]
+        assert entry.msgstr == text and entry.fuzzy  # a person still confirms it
+        assert f"the same sentence in sample/{uid}" in entry.comment
+    # The edited sentence: drafted, with the first book's sentence beside it, its score and the difference.
+    edited = catalog[EDITED]
+    expected = indel_percent(tm_key(EDITED_FROM), tm_key(EDITED))
+    assert f"memory {expected}% (sample ch01): {first[EDITED_FROM][0]}" in edited.comment
+    assert "[-خرما-] {+آب+}" in edited.comment
+    assert "memory" not in catalog[NEW].comment  # nothing like it anywhere
+
+
+def test_tm_approve_approves_only_in_context_matches(two_books, engine):
+    result = draft_book(two_books, "second", ["en"], engine, tm_approve=True)
+    assert result.tm_approved == 1
+    approved = _approved(two_books, "second")
+    assert set(approved) == {MIDDLE}  # between the same two sentences as in the sample; the others need a person
+    with Store.for_root(two_books.root) as store:
+        from tarjoman.store.translations import history
+
+        change = [c for c in history(store, "second", uid=approved[MIDDLE][1], lang="en") if c.action == "approve"]
+    assert change and change[0].who == "memory" and "sample/" in change[0].why
+
+
+def test_a_person_s_text_is_never_replaced_by_the_memory(two_books, engine):
+    from tarjoman.store import Edit
+    from tarjoman.store.translations import apply_edits
+
+    draft_book(two_books, "second", ["en"], engine)
+    with Store.for_root(two_books.root) as store:
+        with store.read() as session:
+            uid = next(s.uid for s in segments(session, require_book(session, "second")) if s.source == BEFORE)
+        apply_edits(store, "second", {"en": [Edit(uid, "My own words.", "draft", None, "desk")]}, who="tom", origin="translator")
+    draft_book(two_books, "second", ["en"], engine, tm_approve=True)
+    with Store.for_root(two_books.root) as store, store.read() as session:
+        from tarjoman.store.core import translation
+
+        mine = translation(session, require_book(session, "second"), "en", uid)
+    assert (mine.text, mine.state, mine.origin) == ("My own words.", "draft", "translator")
+
+
+def test_the_book_s_own_approved_sentences_are_not_drafted_again(two_books, engine, monkeypatch):
+    seen = _recording(engine, monkeypatch)
+    report = draft_book(two_books, "sample", ["en"], engine).reports[0]
+    assert seen == [] and report.counts["memory"] == report.units - report.counts["carried"]
+
+
+# --- the store's queries, on both databases --------------------------------------
+
+
+def test_exact_fuzzy_and_concordance_on_both_databases(store_url, sample_manuscript):
+    """The same answers from SQLite (FTS5 trigram) and PostgreSQL (pg_trgm)."""
+    from tarjoman.store.revision import sync_manuscript
+    from tarjoman.store.translations import accept_drafts as store_accept, record_drafts
+    from tarjoman.store import DraftIn
+
+    store = Store(store_url)
+    try:
+        sync_manuscript(store, sample_manuscript, "digest")
+        with store.read() as session:
+            rows = segments(session, require_book(session, "sample"))
+        record_drafts(store, "sample", "fr", [DraftIn(s.uid, f"fr {i}", "machine", "e") for i, s in enumerate(rows)])
+        store_accept(store, "sample", "fr", who="tara", acceptable=lambda uid, text: True)
+        by_source = {s.source: i for i, s in enumerate(rows)}
+        with store.read() as session:
+            hits = exact(session, "fr", [_hash(DIGIT_VARIANT)])
+            assert [(m.text, m.book) for m in hits[_hash(DIGIT_VARIANT)]] == [(f"fr {by_source[DIGIT_SENTENCE]}", "sample")]
+            assert exact(session, "en", [_hash(DIGIT_VARIANT)]) == {}  # nothing approved in English
+            matches = fuzzy(session, "fr", tm_key(EDITED))
+            assert matches[0].text == f"fr {by_source[EDITED_FROM]}"
+            assert matches[0].score == indel_percent(tm_key(EDITED), tm_key(EDITED_FROM))
+            assert all(m.score >= 70 for m in matches)
+            assert fuzzy(session, "fr", tm_key("جمله‌ای یکسره بی‌ربط درباره‌ی آب‌وهوای فردا")) == []
+            found = search(session, "مسجد جامع", lang="fr")
+            assert {o.source for o in found} == {s.source for s in rows if "مسجد جامع" in s.source}
+            assert all(o.book == "sample" and o.chapter and o.translations["fr"] for o in found)
+            target = search(session, f"fr {by_source[EDITED_FROM]}", side="target")
+            assert EDITED_FROM in [o.source for o in target] and all(o.translations["fr"].startswith(f"fr {by_source[EDITED_FROM]}") for o in target)
+    finally:
+        store.close()
+
+
+def _hash(sentence: str) -> str:
+    from tarjoman.memory import key_hash
+
+    return key_hash(tm_key(sentence))
