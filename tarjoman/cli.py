@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import GlossaryError, ManuscriptError, ReviewFileError, TarjomanError
+from .errors import GlossaryError, ManuscriptError, ReviewFileError, StoreError, TarjomanError
 from .project import Project
 
 
@@ -563,6 +563,75 @@ def _has_users(project: Project) -> bool:
         return bool(users(store))
     finally:
         store.close()
+
+
+@cli.group(help="The translation memory: every approved translation in the store, and memories imported from other CAT tools.")
+def tm() -> None:
+    pass
+
+
+@tm.command("import", help="Add a TMX memory (OmegaT, Trados, memoQ…; Persian source) to the translation memory: all of it, or nothing.")
+@click.argument("tmx_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", "langs", default="all", show_default=True, help="Target languages the file may hold: comma-separated, or 'all'.")
+@click.pass_obj
+def tm_import(project: Project, tmx_file: Path, langs: str) -> None:
+    from .languages import parse_targets
+    from .project_store import open_store, who_am_i
+    from .store.memory import import_units
+    from .tmx import read_tmx
+
+    units = read_tmx(tmx_file, targets=parse_targets(langs))  # the whole file is checked before anything is stored
+    with open_store(project) as store:
+        added = import_units(store, units, origin=tmx_file.name, who=who_am_i())
+    total = sum(added.values())
+    click.echo(f"imported {total} of the {len(units)} translation units of {tmx_file}"
+               + (f" ({', '.join(f'{lang} {n}' for lang, n in added.items())})" if added else "")
+               + (f"; {len(units) - total} were already in the memory" if len(units) > total else ""))
+
+
+@tm.command("export", help="Write the whole translation memory (every approved translation, and what was imported) as TMX.")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to export: comma-separated, or 'all'.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="TMX file to write; default outputs/memory.tmx.")
+@click.pass_obj
+def tm_export(project: Project, langs: str, out: Path | None) -> None:
+    from .files import write_atomic
+    from .languages import parse_targets
+    from .project_store import open_store
+    from .store.memory import everything
+    from .tmx import tmx_document
+
+    out = out or project.outputs / "memory.tmx"
+    with open_store(project) as store, store.read() as session:
+        pairs = everything(session, parse_targets(langs))
+    if not pairs:
+        raise StoreError("the memory is empty: nothing is approved yet and no TMX was imported", path=out)
+    write_atomic(out, tmx_document(pairs))
+    click.echo(f"wrote {len(pairs)} translation units to {out}")
+
+
+@tm.command("search", help="Concordance: remembered sentences with TEXT in their source or their approved translation, with book, chapter and paragraph.")
+@click.argument("text")
+@click.option("--lang", default=None, help="Only translations in this language (ar, en, fr, ur).")
+@click.option("--in", "side", type=click.Choice(["both", "source", "target"]), default="both", show_default=True, help="Where to look for TEXT.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_obj
+def tm_search(project: Project, text: str, lang: str | None, side: str, limit: int) -> None:
+    from .languages import parse_targets
+    from .project_store import open_store
+    from .store.memory import search
+
+    if lang is not None:
+        parse_targets(lang)
+    with open_store(project) as store, store.read() as session:
+        found = search(session, text, lang=lang, side=side, limit=limit)
+    for hit in found:
+        where = f"{hit.book} {hit.chapter} {hit.uid}" if hit.book else f"imported from {hit.origin}"
+        click.echo(f"{where}: {hit.source}")
+        for code, translation in hit.translations.items():
+            click.echo(f"    {code}: {translation}")
+        if hit.context and hit.context != hit.source:
+            click.echo(f"    paragraph: {hit.context}")
+    click.echo(f"{len(found)} found" + (" (more with --limit)" if len(found) >= limit else ""))
 
 
 @cli.group(help="People who work in the desk: add them, change their role, languages or password, deactivate them.")

@@ -11,6 +11,7 @@ The tree::
     ├── GlossaryError             a glossary CSV or TBX file is invalid
     ├── ReviewFileError           a PO/POT file is malformed or was edited where it must not be
     ├── StoreError                the review store cannot be opened or refuses a change
+    ├── MemoryFileError           a translation memory file (TMX) is malformed, hostile or in other languages
     └── EpubError                 an ebook cannot be built
 
 Third-party exceptions are translated at the one module that uses the library
@@ -78,6 +79,10 @@ class ReviewFileError(TarjomanError):
 
 class StoreError(TarjomanError):
     """The review store cannot be opened, or a change to it is refused."""
+
+
+class MemoryFileError(TarjomanError):
+    """A translation memory file (TMX) cannot be taken in."""
 
 
 class EpubError(TarjomanError):

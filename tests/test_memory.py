@@ -216,3 +216,107 @@ def _hash(sentence: str) -> str:
     from tarjoman.memory import key_hash
 
     return key_hash(tm_key(sentence))
+
+
+# --- TMX in and out, and the concordance, through the CLI --------------------------
+
+OMEGAT = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE tmx SYSTEM "tmx14.dtd">
+<tmx version="1.4">
+  <header creationtool="OmegaT" o-tmf="OmegaT TMX" adminlang="EN-US" datatype="plaintext" creationtoolversion="6.0.1_0_1e8b5c7a" segtype="sentence" srclang="FA"/>
+  <body>
+    <tu>
+      <tuv xml:lang="FA">
+        <seg>{source}</seg>
+      </tuv>
+      <tuv xml:lang="EN-US" changeid="maryam" changedate="20240315T101500Z" creationid="maryam" creationdate="20240315T101500Z">
+        <seg>{text}</seg>
+      </tuv>
+    </tu>
+  </body>
+</tmx>
+"""
+
+
+def run(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(cwd), *args], capture_output=True, text=True, timeout=300)
+
+
+def _units(project) -> int:
+    from sqlalchemy import func, select
+
+    from tarjoman.store.models import MemoryUnit
+
+    with Store.for_root(project.root) as store, store.read() as session:
+        return session.scalar(select(func.count()).select_from(MemoryUnit))
+
+
+def test_an_omegat_memory_drafts_the_sentences_it_knows(project, engine, monkeypatch):
+    shutil.copy(SAMPLE, project.sources / "sample.docx")
+    extract(project.sources / "sample.docx", project, book="sample")
+    memory = project.root / "omegat-project_save.tmx"
+    memory.write_text(OMEGAT.format(source=DIGIT_VARIANT, text="That night more than 200 people gathered in the mosque."), encoding="utf-8")
+    result = run("tm", "import", str(memory), cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert "imported 1 of the 1 translation units" in result.stdout and "en 1" in result.stdout
+    again = run("tm", "import", str(memory), cwd=project.root)
+    assert "imported 0 of the 1" in again.stdout and "1 were already in the memory" in again.stdout and _units(project) == 1
+
+    seen = _recording(engine, monkeypatch)
+    report = draft_book(project, "sample", ["en"], engine).reports[0]
+    assert report.counts["memory"] == 1 and DIGIT_SENTENCE not in seen
+    entry = next(e for e in polib.pofile(str(project.book_dir("sample") / "review" / "ch01" / "en.po")) if e.msgid == DIGIT_SENTENCE)
+    assert entry.msgstr == "That night more than 200 people gathered in the mosque." and entry.fuzzy
+    assert "the same sentence in tmx:omegat-project_save.tmx" in entry.comment
+
+
+@pytest.mark.parametrize("body, line, words", [
+    ('<!DOCTYPE tmx [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>', 2, "DOCTYPE"),
+    ('<tmx version="1.4"><header srclang="en"/><body></body></tmx>', 2, "from English"),
+    ('<tmx version="1.4"><header srclang="fa"/><body><tu><tuv xml:lang="fa"><seg>سلام</seg></tuv></tmx>', 2, "mismatched tag"),
+])
+def test_a_bad_memory_is_refused_whole_with_its_file_and_line(project, body, line, words):
+    good = "".join(f'<tu><tuv xml:lang="fa"><seg>جمله {i}</seg></tuv><tuv xml:lang="en"><seg>Sentence {i}</seg></tuv></tu>\n' for i in range(50))
+    if body.startswith("<!DOCTYPE"):
+        text = f'<?xml version="1.0"?>\n{body}\n<tmx version="1.4"><header srclang="fa"/><body>{good}</body></tmx>\n'
+    else:
+        text = f'<?xml version="1.0"?>\n{body.replace("<body>", "<body>" + good.replace(chr(10), ""))}\n'
+    path = project.root / "bad.tmx"
+    path.write_text(text, encoding="utf-8")
+    result = run("tm", "import", str(path), cwd=project.root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.startswith(f"error: {path} (line {line}): ") and words in message and len(message.splitlines()) == 1
+    assert _units(project) == 0  # nothing half-imported
+
+
+def test_the_memory_goes_out_as_tmx_and_back_in_whole(two_books, tmp_path):
+    out = two_books.root / "memory.tmx"
+    result = run("tm", "export", "--lang", "en", "--out", str(out), cwd=two_books.root)
+    assert result.returncode == 0, result.stderr
+    from tarjoman.tmx import read_tmx
+
+    exported = {(u.source, u.lang, u.text) for u in read_tmx(out)}
+    assert exported == {(source, "en", text) for source, (text, _uid) in _approved(two_books, "sample").items()}
+    other = tmp_path / "other"
+    other.mkdir()
+    result = run("tm", "import", str(out), cwd=other)
+    assert result.returncode == 0, result.stderr
+    back = other / "back.tmx"
+    assert run("tm", "export", "--out", str(back), cwd=other).returncode == 0
+    assert {(u.source, u.lang, u.text) for u in read_tmx(back)} == exported
+
+
+def test_tm_search_shows_each_hit_with_its_book_chapter_and_paragraph(two_books):
+    result = run("tm", "search", "مسجد جامع", "--lang", "en", cwd=two_books.root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    hits = [line for line in lines if line.startswith("sample ")]
+    assert len(hits) == 3 and all("مسجد جامع" in line for line in hits)  # three such sentences in the sample
+    assert hits[0].startswith("sample ch01 ") and any(line.startswith("    en: ") for line in lines)
+    assert lines[-1] == "3 found"
+    nothing = run("tm", "search", "واژه‌ای که نیست", cwd=two_books.root)
+    assert nothing.stdout.strip() == "0 found"

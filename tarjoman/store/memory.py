@@ -296,3 +296,46 @@ def _unit_occurrences(units: list[MemoryUnit], limit: int) -> list[Occurrence]:
         seen = grouped.setdefault(f"{unit.origin}\x1f{unit.source}", Occurrence(unit.source, {}, origin=unit.origin))
         seen.translations.setdefault(unit.lang, unit.text)
     return list(grouped.values())[:limit]
+
+
+# --- imported memories, and the whole memory out -----------------------------------
+
+
+def import_units(store, units, *, origin: str, who: str) -> dict[str, int]:
+    """Take the (source, lang, text, line, who, changed, note) units of one TMX file into the
+    memory, all or none, in one transaction. Returns per language the units added (a unit the
+    memory already holds, the same source and translation, is not added twice)."""
+    from ..memory import key_hash
+    from .core import now
+
+    rows: dict[tuple[str, str, str], dict] = {}
+    for unit in units:
+        key = tm_key(unit.source)
+        if not key:
+            continue
+        row = {"source": unit.source, "tm_key": key, "tm_hash": key_hash(key), "lang": unit.lang, "text": unit.text,
+               "text_hash": key_hash(unit.text), "origin": origin, "line": unit.line, "who": unit.who, "changed": unit.changed,
+               "note": unit.note, "imported_by": who}
+        rows.setdefault((row["tm_hash"], row["lang"], row["text_hash"]), row)
+
+    def work(session: Session) -> dict[str, int]:
+        at = now()
+        before = dict(session.execute(select(MemoryUnit.lang, func.count()).group_by(MemoryUnit.lang)).all())
+        store.insert_ignore(session, MemoryUnit, [dict(row, imported_at=at) for row in rows.values()], ["tm_hash", "lang", "text_hash"])
+        after = dict(session.execute(select(MemoryUnit.lang, func.count()).group_by(MemoryUnit.lang)).all())
+        return {lang: after[lang] - before.get(lang, 0) for lang in sorted(after) if after[lang] != before.get(lang, 0)}
+
+    return store.write(work)
+
+
+def everything(session: Session, langs: list[str]) -> list[tuple[str, str, str, str]]:
+    """(unit id, lang, source, translation) of the whole memory in ``langs``: every approved
+    translation of the store, book by book in reading order, then the imported units."""
+    pairs = [(f"{book}-{uid}", lang, source, translation) for book, uid, lang, source, translation in session.execute(
+        select(Book.slug, Segment.uid, Translation.lang, Segment.source, Translation.text)
+        .join(Translation, (Translation.segment_id == Segment.id) & (Translation.state == "approved") & (Translation.text != ""))
+        .join(Book, Book.id == Segment.book_id).where(Translation.lang.in_(langs))
+        .order_by(Book.slug, Translation.lang, Segment.position, Segment.id))]
+    pairs += [(f"tmx-{unit_id}", lang, source, translation) for unit_id, lang, source, translation in session.execute(
+        select(MemoryUnit.id, MemoryUnit.lang, MemoryUnit.source, MemoryUnit.text).where(MemoryUnit.lang.in_(langs)).order_by(MemoryUnit.id))]
+    return pairs
