@@ -22,12 +22,12 @@ from .manuscript import Manuscript
 from .metrics import chart_png, post_edit_score
 from .project import Project
 from .project_store import open_book, open_store, who_am_i
-from .qa import approval_problem, check_entry
+from .qa import Finding, approval_problem, check_entry
 from .review import FileInfo, memory_lines, po_path, read_entries, read_review_file, render_po, render_pot, review_dir, syntax_errors
 from .store import Edit, SegmentView, Store
 from .store import files as exchange
 from .store.core import progress as store_progress, require_book, segments as store_segments, translations as store_translations
-from .store.memory import fuzzy_for
+from .store.memory import fuzzy_for, inconsistencies
 from .store.translations import accept_drafts as store_accept, apply_edits, set_findings
 from .tmx import tmx_document
 
@@ -331,6 +331,8 @@ def book_status(project: Project, book: str) -> list[dict]:
 
 def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary: dict[str, dict[str, str]] | None = None) -> list[dict]:
     """Check every translation, keep the findings in the store (and so in the PO comments), return them.
+    Approved translations are also checked against the whole memory (consistency: the same
+    sentence approved otherwise, one translation approved for different sentences).
     ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
     from .glossary import load_termbase
 
@@ -343,6 +345,7 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
         with data.store.read() as session:
             row = require_book(session, book)
             by_lang = {lang: store_translations(session, row, lang) for lang in langs or TARGETS}
+            consistency = {lang: inconsistencies(session, row, lang) for lang, found in by_lang.items() if found}
         for lang, found in by_lang.items():
             if not found:
                 continue
@@ -353,6 +356,7 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
                     if t is None:
                         continue
                     results = check_entry(segment.source, t.text, lang, carried=t.origin == "carried", glossary=glossary.get(lang))
+                    results += [Finding(*line.split(": ", 1)) for line in consistency[lang].get(segment.uid, [])]
                     findings[segment.uid] = [str(f) for f in results]
                     report += [dict(chapter=chapter, lang=lang, segment=segment.uid, line=0, check=f.check, message=f.message,
                                     source=segment.source, approved=t.approved) for f in results]

@@ -320,3 +320,71 @@ def test_tm_search_shows_each_hit_with_its_book_chapter_and_paragraph(two_books)
     assert lines[-1] == "3 found"
     nothing = run("tm", "search", "واژه‌ای که نیست", cwd=two_books.root)
     assert nothing.stdout.strip() == "0 found"
+
+
+# --- consistency --------------------------------------------------------------------
+
+
+def test_consistency_findings_on_planted_cases(store_url, sample_manuscript, tmp_path):
+    from tarjoman.project import Project
+    from tarjoman.store import DraftIn, Edit
+    from tarjoman.store.memory import inconsistencies
+    from tarjoman.store.revision import sync_manuscript
+    from tarjoman.store.translations import accept_drafts as store_accept, apply_edits, record_drafts
+
+    (tmp_path / "sources").mkdir()
+    second = extract(_second_book(tmp_path / "sources" / "second.docx"), Project(tmp_path), book="second")
+    store = Store(store_url)
+    try:
+        for manuscript in (sample_manuscript, second):
+            sync_manuscript(store, manuscript, "digest")
+        with store.read() as session:
+            first_rows = segments(session, require_book(session, "sample"))
+            second_rows = segments(session, require_book(session, "second"))
+        uid = {s.source: s.uid for s in first_rows}
+        other = {s.source: s.uid for s in second_rows}
+        record_drafts(store, "sample", "fr", [DraftIn(s.uid, f"Phrase numéro {i} du premier livre.", "machine", "e") for i, s in enumerate(first_rows)])
+        # Planted: two sentences of the sample given one translation; a repeat in the second book
+        # approved otherwise; another repeat approved the same but for case and final stop (no finding).
+        same = "Une seule et même traduction pour deux phrases."
+        edits = [Edit(uid[BEFORE], same, "approved", None, "desk"), Edit(uid[AFTER], same, "approved", None, "desk")]
+        apply_edits(store, "sample", {"fr": edits}, who="tara", origin="translator")
+        store_accept(store, "sample", "fr", who="tara", acceptable=lambda u, text: True)
+        with store.read() as session:
+            from tarjoman.store.core import translations
+
+            middle = translations(session, require_book(session, "sample"), "fr")[uid[MIDDLE]].text
+        apply_edits(store, "second", {"fr": [
+            Edit(other[MIDDLE], "Ma mère regarda dehors et dit : « ce n'est pas le tonnerre »", "approved", None, "desk"),
+            Edit(other[BEFORE], same.upper().rstrip("."), "approved", None, "desk"),
+        ]}, who="tom", origin="translator")
+        with store.read() as session:
+            first = inconsistencies(session, require_book(session, "sample"), "fr")
+            later = inconsistencies(session, require_book(session, "second"), "fr")
+    finally:
+        store.close()
+    assert first[uid[MIDDLE]] == ["consistency: the same sentence is approved as «Ma mère regarda dehors et dit : « ce n'est pas le tonnerre »» "
+                                  f"in second ch01 ({other[MIDDLE]})"]
+    assert later[other[MIDDLE]] == [f"consistency: the same sentence is approved as «{middle}» in sample ch01 ({uid[MIDDLE]})"]
+    assert first[uid[BEFORE]] == [f"consistency: the same translation is approved for another sentence, «{AFTER}», in sample ch01 ({uid[AFTER]})"]
+    assert first[uid[AFTER]] == [f"consistency: the same translation is approved for another sentence, «{BEFORE}», in sample ch01 ({uid[BEFORE]})"]
+    assert other[BEFORE] not in later  # the same words, but for case and the final stop
+    assert set(first) == {uid[MIDDLE], uid[BEFORE], uid[AFTER]} and set(later) == {other[MIDDLE]}
+
+
+def test_qa_reports_consistency_in_its_report_and_the_po_file(two_books, engine):
+    from tarjoman.queue import run_qa
+    from tarjoman.store import Edit
+    from tarjoman.store.translations import apply_edits
+
+    draft_book(two_books, "second", ["en"], engine)
+    with Store.for_root(two_books.root) as store:
+        with store.read() as session:
+            uid = next(s.uid for s in segments(session, require_book(session, "second")) if s.source == MIDDLE)
+        apply_edits(store, "second", {"en": [Edit(uid, "My mother looked out and said it was no thunder.", "approved", None, "desk")]},
+                    who="tom", origin="translator")
+    report = run_qa(two_books, "second", ["en"])
+    found = [f for f in report if f["check"] == "consistency"]
+    assert [f["segment"] for f in found] == [uid] and "in sample ch01" in found[0]["message"] and found[0]["line"] > 0
+    entry = next(e for e in polib.pofile(str(two_books.book_dir("second") / "review" / "ch01" / "en.po")) if e.msgid == MIDDLE)
+    assert "qa: consistency: the same sentence is approved as" in entry.comment

@@ -339,3 +339,42 @@ def everything(session: Session, langs: list[str]) -> list[tuple[str, str, str, 
     pairs += [(f"tmx-{unit_id}", lang, source, translation) for unit_id, lang, source, translation in session.execute(
         select(MemoryUnit.id, MemoryUnit.lang, MemoryUnit.source, MemoryUnit.text).where(MemoryUnit.lang.in_(langs)).order_by(MemoryUnit.id))]
     return pairs
+
+
+# --- consistency -------------------------------------------------------------------
+
+SAME_WORDS_MIN = 4
+"""One translation given to different sources is reported only from this many words on: «Yes.»
+may well translate both «بله.» and «آری.»; a sentence of testimony should not."""
+
+
+def inconsistencies(session: Session, book: Book, lang: str) -> dict[str, list[str]]:
+    """uid → consistency findings of the book's approved translations in ``lang``, against the
+    whole memory: the same source approved with another translation (here or in another book,
+    or an imported memory), and one translation approved for different sources."""
+    mine = session.execute(
+        select(Segment.id, Segment.uid, Segment.tm_hash, Segment.tm_key, Translation.text).join(Translation, _approved_in(lang))
+        .where(Segment.book_id == book.id, Segment.obsolete.is_(False), Segment.tm_hash != "")).all()
+    findings: dict[str, list[str]] = {}
+    found = exact(session, lang, [h for _, _, h, _, _ in mine])
+    for sid, uid, key_hash, _key, translation in mine:
+        others = {tm_key(m.text, lang): m for m in found.get(key_hash, []) if m.segment_id != sid}
+        others.pop(tm_key(translation, lang), None)
+        for m in sorted(others.values(), key=lambda m: m.name)[:3]:
+            findings.setdefault(uid, []).append(f"consistency: the same sentence is approved as «{m.text}» in {_place(m)}")
+    long_enough = [row for row in mine if len(row[4].split()) >= SAME_WORDS_MIN]
+    same_text: dict[str, list] = {}
+    for chunk in _chunks(sorted({row[4] for row in long_enough})):
+        for row in session.execute(_store_query(lang).where(Translation.text.in_(chunk))):
+            same_text.setdefault(row[8], []).append(_store_match(row))
+        for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.lang == lang, MemoryUnit.text.in_(chunk))):
+            same_text.setdefault(unit.text, []).append(_unit_match(unit))
+    for sid, uid, _hash, key, translation in long_enough:
+        elsewhere = {m.key: m for m in same_text.get(translation, []) if m.segment_id != sid and m.key != key}
+        for m in sorted(elsewhere.values(), key=lambda m: m.name)[:3]:
+            findings.setdefault(uid, []).append(f"consistency: the same translation is approved for another sentence, «{m.source}», in {_place(m)}")
+    return findings
+
+
+def _place(match: Match) -> str:
+    return f"{match.book} {match.chapter} ({match.uid})" if match.book else f"the imported memory {match.origin}"
