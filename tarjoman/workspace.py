@@ -1,7 +1,8 @@
 """What the desk shows and does, as core functions: a translator's work list, a chapter as a
 translator reviews it (source, glossary marks, footnotes, QA, the previous machine draft and
 source), saving a sentence against the version it was based on, the glossary as an editor
-decides it, and a book's state as a publisher watches it.
+decides it, the translation memory (fuzzy matches beside a draft, the concordance, what it
+finds inconsistent), and a book's state as a publisher watches it.
 
 The desk's pages and its JSON API call these; they hold no rules of their own. Every write
 goes through the review store (:mod:`tarjoman.store.translations`, :mod:`tarjoman.glossary`).
@@ -10,7 +11,7 @@ goes through the review store (:mod:`tarjoman.store.translations`, :mod:`tarjoma
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from .glossary import approve as approve_term, load_termbase, reject as reject_t
 from .glossary.terms import Occurrence, TermIndex
 from .languages import TARGETS
 from .manuscript import load_manuscript
+from .memory import word_diff
 from .project import Project
 from .qa import approval_problem
 from .store import ConflictView, Edit, Store, TranslationView
@@ -27,6 +29,7 @@ from .store import translations as store_translations
 from .store.core import books as store_books, chapter_keys, chapter_slice, progress, require_book, segment_source
 from .store.core import segments as store_segments, translation as store_translation, translations as store_chapter_translations
 from .store.core import work_counts
+from .store.memory import Occurrence as Remembered, fuzzy_for, inconsistencies, search as memory_search
 
 STATES = ("draft", "approved")
 
@@ -296,6 +299,72 @@ def conflicts(store: Store, book: str, lang: str | None = None) -> list[Conflict
 
 def history(store: Store, book: str, uid: str, lang: str):
     return store_translations.history(store, book, uid=uid, lang=lang)
+
+
+# --- the translation memory, beside the draft and on its own -------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryMatch:
+    score: int
+    text: str  # the remembered translation
+    source: str  # the remembered source
+    diff: list[tuple[str, str]]  # how it differs from this sentence, word by word ("=", "-", "+")
+    where: str  # "book chapter", or the imported memory's file
+    book: str
+    chapter: str
+    uid: str
+
+
+def matches(store: Store, book: str, lang: str, uid: str, *, limit: int = 3) -> list[MemoryMatch]:
+    """The memory's best fuzzy matches for one sentence (70 % or more), best first."""
+    _check_lang(lang)
+    with store.read() as session:
+        row = _book(session, book)
+        source, _ = _source(session, row, uid)
+        found = fuzzy_for(session, row, lang, [uid], limit=limit).get(uid, [])
+    return [MemoryMatch(m.score, m.text, m.source, word_diff(m.source, source), m.where, m.book, m.chapter, m.uid) for m in found]
+
+
+def concordance(store: Store, query: str, *, langs: list[str], lang: str | None = None, side: str = "both",
+                limit: int = 50) -> list[Remembered]:
+    """Remembered sentences holding ``query``, with only the translations in ``langs`` (what the person may read)."""
+    if lang is not None:
+        _check_lang(lang)
+        if lang not in langs:
+            return []
+    if side not in ("both", "source", "target"):
+        raise DeskError(f"side {side!r}: both, source or target")
+    with store.read() as session:
+        found = memory_search(session, query, lang=lang, side=side, limit=limit)
+    shown = [replace(o, translations={code: text for code, text in o.translations.items() if code in langs}) for o in found]
+    return [o for o in shown if o.translations]
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    lang: str
+    chapter: str
+    uid: str
+    source: str
+    text: str
+    finding: str
+
+
+def consistency(store: Store, book: str) -> list[Inconsistency]:
+    """The book's approved translations the memory disagrees with (see :func:`tarjoman.store.memory.inconsistencies`)."""
+    with store.read() as session:
+        row = _book(session, book)
+        sentences = store_segments(session, row)
+        out = []
+        for lang in TARGETS:
+            found = inconsistencies(session, row, lang)
+            if not found:
+                continue
+            texts = store_chapter_translations(session, row, lang, uids=list(found))
+            out += [Inconsistency(lang, s.chapter, s.uid, s.source, texts[s.uid].text, finding)
+                    for s in sentences if s.uid in found and s.uid in texts for finding in found[s.uid]]
+    return out
 
 
 # --- the glossary, as an editor decides it ---------------------------------------------------

@@ -12,8 +12,10 @@ import docx
 import pytest
 from desk_harness import PASSWORD, PROPOSED, tarjoman
 from fastapi.testclient import TestClient
+from test_memory import indel_percent
 
 from tarjoman.accounts import add_user
+from tarjoman.memory import tm_key
 from tarjoman.store import DraftIn, Store
 from tarjoman.store.core import require_book, translations
 from tarjoman.store.translations import record_drafts
@@ -408,3 +410,49 @@ def test_a_desk_with_secure_cookies_reached_over_plain_http_says_so_at_login(des
         assert answer.status_code == 303 and "secure" in answer.headers["set-cookie"].lower()
     finally:
         app.state.store.close()
+
+
+OLD_MAN = "پیرمردی که کنار رود کارون ماهی می\u200cفروخت، به ما نان و خرما داد."
+
+
+def _import_memory(root, *units):
+    """Units of an imported TMX memory, straight into the store."""
+    from tarjoman.store.memory import import_units
+    from tarjoman.tmx import TmxUnit
+
+    with Store.for_root(root) as store:
+        import_units(store, [TmxUnit(source, lang, text, i + 3) for i, (source, lang, text) in enumerate(units)], origin="old-project.tmx", who="adm")
+
+
+def test_the_memory_beside_a_draft_in_the_concordance_and_against_what_is_approved(app, desk_root):
+    _import_memory(desk_root, (OLD_MAN.replace("خرما", "آب"), "ar", "رجل عجوز أعطانا خبزاً وماءً."),
+                   ("فردای آن روز با رضا امینی به گمرک خرمشهر رفتیم.", "ar", "في اليوم التالي ذهبنا إلى جمرك خرمشهر."))
+    tara = Desk(app, "tara")
+    rows = {r["source"]: r for r in segments(tara)}
+    old_man = rows[OLD_MAN]
+    found = tara.get(f"/api/books/sample/segments/{old_man['id']}/ar/matches").json()
+    expected = indel_percent(tm_key(OLD_MAN), tm_key(OLD_MAN.replace("خرما", "آب")))
+    assert [(m["score"], m["text"], m["where"]) for m in found] == [(expected, "رجل عجوز أعطانا خبزاً وماءً.", "old-project.tmx")]
+    assert ["-", "آب"] in found[0]["diff"] and ["+", "خرما"] in found[0]["diff"]  # remembered «آب», here «خرما»
+    assert tara.get(f"/api/books/sample/segments/{old_man['id']}/en/matches").status_code == 403  # not her language
+    fragment = tara.get(f"/books/sample/chapters/ch01/ar/{old_man['id']}/memory")
+    assert fragment.status_code == 200 and f"{expected}%" in fragment.text and "<del" in fragment.text and "use-match" in fragment.text
+    page = tara.get("/books/sample/chapters/ch01/ar").text
+    assert f'/books/sample/chapters/ch01/ar/{old_man["id"]}/memory' in page and 'hx-trigger="intersect once"' in page
+
+    # Approved here otherwise than the imported memory: the concordance finds both, consistency says so.
+    customs = rows["فردای آن روز با رضا امینی به گمرک خرمشهر رفتیم."]
+    assert tara.put(f"/api/books/sample/segments/{customs['id']}/ar", {"text": "في الغد ذهبت مع رضا أميني إلى جمرك خرمشهر.", "state": "approved",
+                                                                         "base_version": customs["version"]}).status_code == 200
+    hits = tara.get("/api/memory", params={"q": "گمرک خرمشهر"}).json()
+    assert {(h["book"] or h["origin"], h["translations"]["ar"]) for h in hits} == {
+        ("sample", "في الغد ذهبت مع رضا أميني إلى جمرك خرمشهر."), ("old-project.tmx", "في اليوم التالي ذهبنا إلى جمرك خرمشهر.")}
+    assert all(set(h["translations"]) <= {"ar", "ur"} for h in hits)  # only her languages
+    assert tara.get("/api/memory", params={"q": "جمرك", "side": "target"}).json()[0]["chapter"] == "ch01"
+    assert "گمرک خرمشهر" in tara.get("/memory", params={"q": "گمرک"}).text
+    ed = Desk(app, "ed")
+    findings = ed.get("/api/books/sample/consistency").json()
+    assert [(f["segment"], f["lang"]) for f in findings] == [(customs["id"], "ar")]
+    assert "the imported memory old-project.tmx" in findings[0]["finding"]
+    assert "في اليوم التالي" in ed.get("/books/sample/consistency").text
+    assert Desk(app, "tom").get("/api/books/sample/consistency").json() == []  # English and French only

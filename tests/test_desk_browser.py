@@ -248,3 +248,31 @@ def test_a_chapter_of_hundreds_of_sentences_opens_with_its_first_slice_and_loads
         uids = [e.get_attribute("data-uid") for e in driver.find_elements(By.CSS_SELECTOR, ".seg")]
         assert len(uids) == len(set(uids)) == 602  # the title, 600 sentences and the footnote: each once
         assert not driver.find_elements(By.CSS_SELECTOR, ".more")
+
+
+def test_a_translator_takes_a_fuzzy_match_from_the_memory_beside_the_draft(desk_server, browser):
+    from test_desk import OLD_MAN, _import_memory
+
+    root = desk_server.root
+    remembered = "رجل عجوز أعطانا خبزاً وماءً."
+    _import_memory(root, (OLD_MAN.replace("خرما", "آب"), "ar", remembered))
+    with Store.for_root(root) as store, store.read() as session:
+        from tarjoman.store.core import segments
+
+        uid = next(s.uid for s in segments(session, require_book(session, "sample")) if s.source == OLD_MAN)
+    with logged_in(browser, desk_server, "tara") as driver:
+        open_chapter(driver, desk_server, "ch01", "ar")
+        box = seg(driver, uid).find_element(By.CSS_SELECTOR, ".memory")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)  # the matches load as the sentence comes into view
+        wait(driver).until(lambda d: box.find_elements(By.CSS_SELECTOR, ".match"))
+        assert "%" in box.find_element(By.CSS_SELECTOR, ".score").text
+        assert box.find_element(By.CSS_SELECTOR, ".match-source del").text == "آب"
+        assert box.find_element(By.CSS_SELECTOR, ".match-source ins").text == "خرما"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOTS / "desk-memory-ar.png"))
+        box.find_element(By.CSS_SELECTOR, "button.use-match").click()
+        field = seg(driver, uid).find_element(By.CSS_SELECTOR, "textarea.text")
+        assert field.get_attribute("value") == remembered
+        field.send_keys(Keys.CONTROL, Keys.ENTER)
+        wait(driver).until(lambda d: seg(d, uid).get_attribute("data-state") == "approved")
+    assert store_text(root, "ar", uid) == (remembered, "approved")

@@ -92,6 +92,36 @@ class TermIn(BaseModel):
     kind: Literal["person", "place", "unit", "operation", "other", ""] = ""
 
 
+class MatchOut(BaseModel):
+    score: int
+    text: str
+    source: str
+    diff: list[tuple[str, str]]
+    where: str
+    book: str
+    chapter: str
+    segment: str
+
+
+class OccurrenceOut(BaseModel):
+    source: str
+    translations: dict[str, str]
+    book: str
+    chapter: str
+    segment: str
+    context: str
+    origin: str
+
+
+class InconsistencyOut(BaseModel):
+    lang: str
+    chapter: str
+    segment: str
+    source: str
+    text: str
+    finding: str
+
+
 class JobIn(BaseModel):
     kind: Literal["draft", "publish", "report"]
     draft_edition: bool = False
@@ -162,6 +192,32 @@ def save(book: str, uid: str, lang: str, body: SaveIn, request: Request, who: Se
                                         conflict_id=saved.conflict.id, current=current,
                                         yours={"text": body.text.strip(), "state": body.state}).model_dump(), status_code=409)
     return current
+
+
+@router.get("/books/{book}/segments/{uid}/{lang}/matches", response_model=list[MatchOut])
+def matches(book: str, uid: str, lang: str, request: Request, who: SessionView = Depends(me)) -> list[MatchOut]:
+    """The memory's best fuzzy matches (70 % or more) for one sentence, with how each source differs from it."""
+    require(who, "read", lang)
+    return [MatchOut(score=m.score, text=m.text, source=m.source, diff=m.diff, where=m.where, book=m.book, chapter=m.chapter, segment=m.uid)
+            for m in workspace.matches(store(request), book, lang, uid)]
+
+
+@router.get("/memory", response_model=list[OccurrenceOut])
+def concordance(request: Request, q: str = Query(min_length=1, max_length=200), lang: str | None = None,
+                side: Literal["both", "source", "target"] = "both", limit: int = Query(50, ge=1, le=500),
+                who: SessionView = Depends(me)) -> list[OccurrenceOut]:
+    """Remembered sentences holding ``q`` in their source or an approved translation (in the languages you may read)."""
+    found = workspace.concordance(store(request), q, langs=accounts.languages(who.user), lang=lang, side=side, limit=limit)
+    return [OccurrenceOut(source=o.source, translations=o.translations, book=o.book, chapter=o.chapter, segment=o.uid, context=o.context,
+                          origin=o.origin) for o in found]
+
+
+@router.get("/books/{book}/consistency", response_model=list[InconsistencyOut])
+def consistency(book: str, request: Request, who: SessionView = Depends(me)) -> list[InconsistencyOut]:
+    """Approved translations of ``book`` the memory disagrees with, in the languages you may read."""
+    langs = accounts.languages(who.user)
+    return [InconsistencyOut(lang=f.lang, chapter=f.chapter, segment=f.uid, source=f.source, text=f.text, finding=f.finding)
+            for f in workspace.consistency(store(request), book) if f.lang in langs]
 
 
 @router.get("/books/{book}/conflicts")

@@ -113,6 +113,34 @@ def sentence_history(book: str, chapter: str, lang: str, uid: str, request: Requ
     return page(request, "_history.html", who, changes=changes, dir=direction(lang), lang=lang)
 
 
+@router.get("/books/{book}/chapters/{chapter}/{lang}/{uid}/memory")
+def sentence_memory(book: str, chapter: str, lang: str, uid: str, request: Request, who: SessionView = Depends(me)):
+    """The memory's fuzzy matches for one sentence, fetched when it comes into view."""
+    require(who, "read", lang)
+    found = workspace.matches(store(request), book, lang, uid)
+    return page(request, "_memory.html", who, matches=found, dir=direction(lang), lang=lang,
+                editable=accounts.allowed(who.user, "translate", lang))
+
+
+# --- the translation memory ---------------------------------------------------------------
+
+
+@router.get("/memory")
+def memory(request: Request, q: str = Query("", max_length=200), lang: str = "", side: str = "both", who: SessionView = Depends(me)):
+    """The concordance: remembered sentences holding a word or phrase, in their source or their translation."""
+    langs = accounts.languages(who.user)
+    found = workspace.concordance(store(request), q, langs=langs, lang=lang or None, side=side) if q.strip() else []
+    return page(request, "memory.html", who, q=q, lang=lang, side=side, langs=langs, found=found)
+
+
+@router.get("/books/{book}/consistency")
+def book_consistency(book: str, request: Request, who: SessionView = Depends(me)):
+    """Approved translations of the book that the memory disagrees with."""
+    langs = accounts.languages(who.user)
+    found = [f for f in workspace.consistency(store(request), book) if f.lang in langs]
+    return page(request, "consistency.html", who, book=book, found=found)
+
+
 # --- the glossary -----------------------------------------------------------------------
 
 

@@ -226,6 +226,12 @@
       f.dispatchEvent(new Event("input", { bubbles: true }));
       f.focus();
     }
+    function useMatch(seg, button) {
+      const f = field(seg);
+      f.value = button.closest(".match").querySelector(".match-text").textContent;
+      f.dispatchEvent(new Event("input", { bubbles: true }));
+      f.focus();
+    }
     function copySource(seg) {
       const f = field(seg);
       f.value = seg.querySelector(".source").innerText.trim();
@@ -242,6 +248,7 @@
       if (!seg) return;
       if (event.target.matches("button.copy-machine")) copyMachine(seg);
       else if (event.target.matches("button.copy-source")) copySource(seg);
+      else if (event.target.matches("button.use-match")) useMatch(seg, event.target);
       else if (event.target.matches("button.save")) { clearTimeout(seg._timer); seg.classList.add("dirty"); save(seg, "draft"); }
       else if (event.target.matches("button.approve")) approve(seg);
     });
