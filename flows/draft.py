@@ -45,20 +45,23 @@ def transient(task, task_run, state) -> bool:
 
 
 @task(name="draft-chapter", retries=2, retry_delay_seconds=5, retry_condition_fn=transient, task_run_name="draft {chapter}/{lang}")
-def draft_chapter_task(root: str, book: str, chapter: str, lang: str, model: str, backend: str, beams: int, digits: str) -> dict:
+def draft_chapter_task(root: str, book: str, chapter: str, lang: str, model: str, backend: str, beams: int, digits: str,
+                       tm_approve: bool = False) -> dict:
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams))  # once per process
-    report = draft_chapter(Project(Path(root)), book, chapter, lang, engine, options=DraftOptions(digits=digits))
+    report = draft_chapter(Project(Path(root)), book, chapter, lang, engine, options=DraftOptions(digits=digits), tm_approve=tm_approve)
     return {"chapter": chapter, **asdict(report)}
 
 
 @flow(name="draft", log_prints=True)
-def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "transformers", beams: int = 4, digits: str = "native", root: str = ".") -> list[dict]:
-    """Submit one task per chapter × language and wait for them all."""
+def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "transformers", beams: int = 4, digits: str = "native", root: str = ".",
+               tm_approve: bool = False) -> list[dict]:
+    """Submit one task per chapter × language and wait for them all; ``tm_approve`` approves the
+    translation memory's in-context matches (as ``tarjoman draft --tm-approve``)."""
     targets = parse_targets(langs)
     manuscript = load_manuscript(Project(Path(root)).manuscript_path(book))
     jobs = [(c.id, lang) for lang in targets for c in manuscript.chapters]
     progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book}: chapters × languages done")
-    futures = [draft_chapter_task.submit(root, book, chapter, lang, model, backend, beams, digits) for chapter, lang in jobs]
+    futures = [draft_chapter_task.submit(root, book, chapter, lang, model, backend, beams, digits, tm_approve) for chapter, lang in jobs]
     reports, shown = [], 0
     for future in futures:
         reports.append(future.result())
@@ -69,7 +72,8 @@ def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backen
     rows = [{"chapter": r["chapter"], "lang": r["lang"], "units": r["units"], **r["counts"], "seconds": round(r["seconds"], 1)} for r in reports]
     create_table_artifact(rows, key=f"draft-{book}-summary", description=f"Drafts of {book}")
     drafted = sum(r["counts"]["machine"] for r in reports)
-    print(f"{book}: {len(jobs)} chapter × language tasks, {drafted} units drafted by the model")
+    remembered = sum(r["counts"]["memory"] for r in reports)
+    print(f"{book}: {len(jobs)} chapter × language tasks, {drafted} units drafted by the model, {remembered} taken from the memory")
     return reports
 
 

@@ -388,3 +388,48 @@ def test_qa_reports_consistency_in_its_report_and_the_po_file(two_books, engine)
     assert [f["segment"] for f in found] == [uid] and "in sample ch01" in found[0]["message"] and found[0]["line"] > 0
     entry = next(e for e in polib.pofile(str(two_books.book_dir("second") / "review" / "ch01" / "en.po")) if e.msgid == MIDDLE)
     assert "qa: consistency: the same sentence is approved as" in entry.comment
+
+
+def test_a_store_made_before_the_memory_gets_its_keys_and_index_when_opened(store_url, sample_manuscript):
+    """Migration 0003 on a store with books in it: every segment keyed, the trigram index filled."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from tarjoman.store import db
+    from tarjoman.store.revision import sync_manuscript
+
+    engine = db.make_engine(store_url)
+    config = db._alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with engine.begin() as connection:  # a book as 0.2 stored it: no memory columns yet
+        connection.execute(text("INSERT INTO books (id, slug, title, manuscript_digest, source_sha256, segmenter, legacy_imported, created_at, updated_at) "
+                                "VALUES (1, 'old', '', '', '', '', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO chapters (id, book_id, key, position, kind, present) VALUES (1, 1, 'ch01', 0, 'chapter', true)"))
+        for i, source in enumerate([BEFORE, MIDDLE, AFTER, DIGIT_SENTENCE]):
+            connection.execute(text('INSERT INTO segments (id, book_id, chapter_id, uid, position, source, lang, kind, "where", context, paragraph, obsolete) '
+                                    "VALUES (:id, 1, 1, :uid, :id, :source, 'fa', 'body', '', '', '1', false)"), {"id": i + 1, "uid": f"s{i}", "source": source})
+            connection.execute(text("INSERT INTO translations (book_id, segment_id, lang, text, state, version, origin, engine, changed_by, note, suggestion, "
+                                    "suggestion_engine, machine_draft, machine_engine, qa) VALUES (1, :id, 'en', :t, 'approved', 1, 'translator', '', 'tara', '', '', '', '', '', '[]')"),
+                               {"id": i + 1, "t": f"old {i}"})
+    engine.dispose()
+    store = Store(store_url)  # opening it brings the schema to the head
+    try:
+        with store.read() as session:
+            found = exact(session, "en", [_hash(DIGIT_VARIANT), _hash(MIDDLE)])
+            assert [m.text for m in found[_hash(DIGIT_VARIANT)]] == ["old 3"] and [m.text for m in found[_hash(MIDDLE)]] == ["old 1"]
+            assert [m.text for m in fuzzy(session, "en", tm_key(MIDDLE.replace("مادرم", "پدرم")))] == ["old 1"]
+        # The next sync of the same manuscript keeps the keys the migration computed.
+        sync_manuscript(store, sample_manuscript, "digest")
+        with store.read() as session:
+            sample_row = require_book(session, "sample")
+            assert remembered_uids(session, sample_row) >= {s.uid for s in segments(session, sample_row) if s.source in (BEFORE, MIDDLE, AFTER, DIGIT_SENTENCE)}
+    finally:
+        store.close()
+
+
+def remembered_uids(session, book_row) -> set[str]:
+    from tarjoman.store.memory import remembered
+
+    return set(remembered(session, book_row, "en"))
