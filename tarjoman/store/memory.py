@@ -6,10 +6,11 @@ source is found by its key (:func:`tarjoman.memory.tm_key`):
 
 - *exact*: the same key hash (``segments.tm_hash``, ``tm_units.tm_hash``: b-tree indexes); a
   match is *in context* when the sentences before and after it are the same too;
-- *fuzzy*: candidates from a trigram index of the keys — SQLite's FTS5 ``trigram`` tables,
-  asked for the query's rarest trigrams (by the ``fts5vocab`` document counts) and ranked by
-  bm25; PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then each candidate scored by
-  :func:`tarjoman.memory.score`. No query compares a sentence with every stored one;
+- *fuzzy*: candidates from a trigram index of the keys — SQLite's FTS5 ``trigram`` tables:
+  the keys holding most of the query's rarest trigrams (by the ``fts5vocab`` document counts),
+  counted from their postings; PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then
+  each candidate scored by :func:`tarjoman.memory.score`. No query compares a sentence with
+  every stored one;
 - *concordance*: a piece of text in the sources (the same trigram indexes) or the translations.
 """
 
@@ -25,8 +26,8 @@ from sqlalchemy.orm import Session
 from ..memory import FUZZY_THRESHOLD, diff_text, score, tm_key, trigrams
 from .models import Book, Chapter, MemoryUnit, Segment, Translation
 
-RAREST = 24  # query trigrams asked of the FTS5 index
-CANDIDATES = 60  # best-ranked candidates scored per index
+RAREST = 12  # query trigrams asked of the FTS5 index
+CANDIDATES = 60  # candidates scored per index
 
 
 @dataclass(frozen=True)
@@ -131,68 +132,81 @@ def remembered(session: Session, book: Book, lang: str, *, chapters: set[str] | 
 # --- fuzzy matches ---------------------------------------------------------------
 
 
-def _fts_query(session: Session, fts: str, key: str) -> str | None:
-    """An FTS5 query for the candidates of ``key``: its rarest trigrams, any of them."""
+def _rarest(session: Session, fts: str, key: str, counts: dict) -> list[str]:
+    """The key's trigrams that fewest stored keys hold (at least one does), rarest first.
+    ``counts`` keeps the index's document counts between the lookups of one batch."""
     grams = sorted(trigrams(key))
-    if not grams:
-        return None
-    counts = dict(session.execute(text(f"SELECT term, doc FROM {fts}_vocab WHERE term IN :grams").bindparams(
-        bindparam("grams", expanding=True)), {"grams": grams}).all())
-    rare = sorted((g for g in grams if counts.get(g)), key=lambda g: (counts[g], g))[:RAREST]
-    return " OR ".join('"' + g.replace('"', '""') + '"' for g in rare) or None
+    needed = [g for g in grams if (fts, g) not in counts]
+    if needed:
+        found = dict(session.execute(text(f"SELECT term, doc FROM {fts}_vocab WHERE term IN :grams").bindparams(
+            bindparam("grams", expanding=True)), {"grams": needed}).all())
+        counts.update({(fts, g): found.get(g, 0) for g in needed})
+    return sorted((g for g in grams if counts[(fts, g)]), key=lambda g: (counts[(fts, g)], g))[:RAREST]
 
 
-def _candidates_sqlite(session: Session, lang: str, key: str) -> list[Match]:
-    found: list[Match] = []
-    query = _fts_query(session, "fts_tm_sources", key)
-    if query:
-        ids = list(session.execute(text(
-            "SELECT f.rowid FROM fts_tm_sources f JOIN translations t ON t.segment_id = f.rowid AND t.lang = :lang "
-            "AND t.state = 'approved' AND t.text != '' WHERE fts_tm_sources MATCH :q ORDER BY f.rank LIMIT :n"),
-            {"q": query, "lang": lang, "n": CANDIDATES}).scalars())
-        if ids:
-            found += [_store_match(row, 0) for row in session.execute(_store_query(lang).where(Segment.id.in_(ids)))]
-    query = _fts_query(session, "fts_tm_units", key)
-    if query:
-        ids = list(session.execute(text(
-            "SELECT f.rowid FROM fts_tm_units f JOIN tm_units u ON u.id = f.rowid AND u.lang = :lang "
-            "WHERE fts_tm_units MATCH :q ORDER BY f.rank LIMIT :n"), {"q": query, "lang": lang, "n": CANDIDATES}).scalars())
-        if ids:
-            found += [_unit_match(unit, 0) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(ids)))]
-    return found
-
-
+# The keys holding most of the rarest trigrams, counted from the index's postings (its
+# ``instance`` vocabulary), of those in the memory: with an approved translation, or imported.
+_SQLITE_CANDIDATES = {
+    "store": ("fts_tm_sources", "SELECT s.id, s.tm_key FROM ({shared}) c JOIN segments s ON s.id = c.doc WHERE EXISTS (SELECT 1 FROM translations t "
+              "WHERE t.segment_id = c.doc AND t.lang = :lang AND t.state = 'approved' AND t.text != '') ORDER BY c.shared DESC LIMIT :n"),
+    "units": ("fts_tm_units", "SELECT u.id, u.tm_key FROM ({shared}) c JOIN tm_units u ON u.id = c.doc AND u.lang = :lang ORDER BY c.shared DESC LIMIT :n"),
+}
+_SHARED = "SELECT doc, count(*) AS shared FROM {fts}_instance WHERE term IN :grams GROUP BY doc ORDER BY shared DESC LIMIT {limit}"
+_PG_CANDIDATES = {
+    "store": "SELECT s.id, s.tm_key FROM segments s WHERE s.tm_key % :key AND EXISTS (SELECT 1 FROM translations t WHERE t.segment_id = s.id "
+             "AND t.lang = :lang AND t.state = 'approved' AND t.text != '') ORDER BY similarity(s.tm_key, :key) DESC LIMIT :n",
+    "units": "SELECT u.id, u.tm_key FROM tm_units u WHERE u.lang = :lang AND u.tm_key % :key ORDER BY similarity(u.tm_key, :key) DESC LIMIT :n",
+}
 PG_SIMILARITY = 0.3  # pg_trgm's own measure, below which it offers no candidate
 
 
-def _candidates_postgresql(session: Session, lang: str, key: str) -> list[Match]:
-    session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}"))
-    found = [_store_match(row, 0) for row in session.execute(
-        _store_query(lang).where(Segment.tm_key.op("%")(key)).order_by(func.similarity(Segment.tm_key, key).desc()).limit(CANDIDATES))]
-    found += [_unit_match(unit, 0) for unit in session.scalars(
-        select(MemoryUnit).where(MemoryUnit.lang == lang, MemoryUnit.tm_key.op("%")(key))
-        .order_by(func.similarity(MemoryUnit.tm_key, key).desc()).limit(CANDIDATES))]
-    return found
+def _candidates(session: Session, where: str, lang: str, key: str, counts: dict) -> list[tuple[int, str]]:
+    """(row id, key) of the likeliest matches of ``key`` in the store (``where`` "store") or the imported units ("units")."""
+    if (where, lang) not in counts:  # nothing of the kind in this language: no index to ask
+        counts[(where, lang)] = _holds(session, where, lang)
+    if not counts[(where, lang)]:
+        return []
+    params = {"lang": lang, "n": CANDIDATES}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}"))
+        return [tuple(row) for row in session.execute(text(_PG_CANDIDATES[where]), {**params, "key": key})]
+    fts, query = _SQLITE_CANDIDATES[where]
+    rare = _rarest(session, fts, key, counts)
+    if not rare:
+        return []
+    statement = text(query.format(shared=_SHARED.format(fts=fts, limit=CANDIDATES * 4))).bindparams(bindparam("grams", expanding=True))
+    return [tuple(row) for row in session.execute(statement, {**params, "grams": rare})]
+
+
+def _holds(session: Session, where: str, lang: str) -> bool:
+    if where == "units":
+        return session.scalar(select(MemoryUnit.id).where(MemoryUnit.lang == lang).limit(1)) is not None
+    approved = select(Translation.id).where(Translation.lang == lang, Translation.state == "approved", Translation.text != "").limit(1)
+    return session.scalar(approved) is not None
 
 
 def fuzzy(session: Session, lang: str, key: str, *, limit: int = 3, threshold: int = FUZZY_THRESHOLD,
-          exclude: int | None = None) -> list[Match]:
+          exclude: int | None = None, counts: dict | None = None) -> list[Match]:
     """The best ``limit`` approved translations in ``lang`` of sources like ``key`` (scores of
     ``threshold`` or more, best first; one per remembered source and translation). ``exclude``:
-    the segment asked about, which is not its own match."""
+    the segment asked about, which is not its own match; ``counts``: what the index told about
+    its trigrams, kept by the caller across the lookups of one transaction."""
     if len(key) < 3:
         return []
-    candidates = (_candidates_postgresql if session.get_bind().dialect.name == "postgresql" else _candidates_sqlite)(session, lang, key)
+    counts = {} if counts is None else counts
+    scored = {where: {row_id: score(key, other) for row_id, other in _candidates(session, where, lang, key, counts)
+                      if row_id != (exclude if where == "store" else None)} for where in ("store", "units")}
+    good = {where: [i for i, s in found.items() if s >= threshold] for where, found in scored.items()}
+    matches: list[Match] = []
+    if good["store"]:
+        matches += [_store_match(row, scored["store"][row[0]]) for row in session.execute(_store_query(lang).where(Segment.id.in_(good["store"])))]
+    if good["units"]:
+        matches += [_unit_match(unit, scored["units"][unit.id]) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(good["units"])))]
     best: dict[tuple[str, str], Match] = {}
-    for match in candidates:
-        if match.segment_id is not None and match.segment_id == exclude:
-            continue
-        scored = replace(match, score=score(key, match.key))
-        if scored.score < threshold:
-            continue
+    for match in matches:
         seen = best.get((match.key, match.text))
-        if seen is None or (scored.origin == "store", _latest(scored)) > (seen.origin == "store", _latest(seen)):
-            best[(match.key, match.text)] = scored
+        if seen is None or (match.origin == "store", _latest(match)) > (seen.origin == "store", _latest(seen)):
+            best[(match.key, match.text)] = match
     return sorted(best.values(), key=lambda m: (-m.score, m.origin != "store", -_latest(m), m.name))[:limit]
 
 
@@ -201,10 +215,11 @@ def fuzzy_for(session: Session, book: Book, lang: str, uids: list[str], **option
     :func:`~tarjoman.memory.diff_text` (none for one the memory knows exactly: a 100 % match
     is drafted from the memory, not offered beside the draft)."""
     found: dict[str, list[Match]] = {}
+    counts: dict = {}
     for chunk in _chunks(sorted(set(uids))):
         for sid, uid, key, source in session.execute(select(Segment.id, Segment.uid, Segment.tm_key, Segment.source).where(
                 Segment.book_id == book.id, Segment.uid.in_(chunk))):
-            matches = fuzzy(session, lang, key, exclude=sid, **options)
+            matches = fuzzy(session, lang, key, exclude=sid, counts=counts, **options)
             if matches and matches[0].score < 100:
                 found[uid] = [replace(m, diff=diff_text(m.source, source)) for m in matches]
     return found

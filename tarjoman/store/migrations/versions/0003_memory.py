@@ -7,9 +7,10 @@ Create Date: 2026-12-02
 Every segment gets its memory key (tarjoman.memory.tm_key), the key's hash (exact matches) and
 the hash of its neighbours' keys (in-context matches), computed here for the segments already
 stored. Fuzzy matches need a trigram index of the keys: on SQLite an FTS5 ``trigram`` table
-over segments.tm_key and tm_units.tm_key (external content, kept in step by triggers), with an
-``fts5vocab`` table beside each to tell rare trigrams from common ones; on PostgreSQL pg_trgm's
-GIN indexes. None of these are SQLAlchemy models (see models.HAND_MADE).
+over segments.tm_key and tm_units.tm_key (external content, kept in step by triggers), with two
+``fts5vocab`` tables beside each: ``row`` (how many keys hold a trigram: rare ones tell sentences
+apart) and ``instance`` (which keys hold it: candidates are counted from it); on PostgreSQL
+pg_trgm's GIN indexes. None of these are SQLAlchemy models (see models.HAND_MADE).
 """
 
 from alembic import op
@@ -61,6 +62,7 @@ def upgrade() -> None:
 def _sqlite_index(fts: str, table: str) -> None:
     op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5(tm_key, content='{table}', content_rowid='id', tokenize='trigram')")
     op.execute(f"CREATE VIRTUAL TABLE {fts}_vocab USING fts5vocab({fts}, 'row')")
+    op.execute(f"CREATE VIRTUAL TABLE {fts}_instance USING fts5vocab({fts}, 'instance')")
     op.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN "
                f"INSERT INTO {fts}(rowid, tm_key) VALUES (new.id, new.tm_key); END")
     op.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
@@ -95,6 +97,7 @@ def downgrade() -> None:
         for fts, _ in _FTS:
             for trigger in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {fts}_{trigger}")
+            op.execute(f"DROP TABLE IF EXISTS {fts}_instance")
             op.execute(f"DROP TABLE IF EXISTS {fts}_vocab")
             op.execute(f"DROP TABLE IF EXISTS {fts}")
     op.drop_table('tm_units')
