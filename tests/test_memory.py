@@ -433,3 +433,10 @@ def remembered_uids(session, book_row) -> set[str]:
     from tarjoman.store.memory import remembered
 
     return set(remembered(session, book_row, "en"))
+
+
+def test_an_empty_memory_is_not_exported_and_nothing_is_written(project):
+    out = project.root / "memory.tmx"
+    result = run("tm", "export", "--out", str(out), cwd=project.root)
+    assert result.returncode == 1 and "the memory is empty" in result.stderr and not out.exists()
+    assert run("tm", "search", "سلام", "--lang", "de", cwd=project.root).returncode == 1

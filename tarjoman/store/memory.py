@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 from ..memory import FUZZY_THRESHOLD, diff_text, score, tm_key, trigrams
 from .models import Book, Chapter, MemoryUnit, Segment, Translation
 
-RAREST = 12  # query trigrams asked of the FTS5 index
+RAREST = 12  # at most this many of the query's trigrams are asked of the FTS5 index …
+FEWEST = 4  # … at least this many, and more only while their postings stay under
+POSTINGS = 6000  # this many (the work of one lookup: a trigram every stored key holds is no help)
 CANDIDATES = 60  # candidates scored per index
 
 
@@ -133,15 +135,21 @@ def remembered(session: Session, book: Book, lang: str, *, chapters: set[str] | 
 
 
 def _rarest(session: Session, fts: str, key: str, counts: dict) -> list[str]:
-    """The key's trigrams that fewest stored keys hold (at least one does), rarest first.
-    ``counts`` keeps the index's document counts between the lookups of one batch."""
+    """The key's trigrams that fewest stored keys hold (at least one does), rarest first (see
+    :data:`RAREST`). ``counts`` keeps the index's document counts between the lookups of one batch."""
     grams = sorted(trigrams(key))
     needed = [g for g in grams if (fts, g) not in counts]
     if needed:
         found = dict(session.execute(text(f"SELECT term, doc FROM {fts}_vocab WHERE term IN :grams").bindparams(
             bindparam("grams", expanding=True)), {"grams": needed}).all())
         counts.update({(fts, g): found.get(g, 0) for g in needed})
-    return sorted((g for g in grams if counts[(fts, g)]), key=lambda g: (counts[(fts, g)], g))[:RAREST]
+    chosen, postings = [], 0
+    for gram in sorted((g for g in grams if counts[(fts, g)]), key=lambda g: (counts[(fts, g)], g)):
+        if len(chosen) == RAREST or (len(chosen) >= FEWEST and postings + counts[(fts, gram)] > POSTINGS):
+            break
+        chosen.append(gram)
+        postings += counts[(fts, gram)]
+    return chosen
 
 
 # The keys holding most of the rarest trigrams, counted from the index's postings (its
