@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/adaptation_gain.py
 	$(PY) benchmarks/review_store.py
 	$(PY) benchmarks/desk_load.py
+	$(PY) benchmarks/tm.py
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)
