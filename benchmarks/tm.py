@@ -33,10 +33,7 @@ in its own ``with store.read() as session:`` (a caller's whole transaction), ``t
 around the block, after 10 untimed lookups: *exact* — ``exact(session, "en", [hash])`` of a stored
 segment's key; *fuzzy, seen* — ``fuzzy(session, "en", key)`` of a stored segment's source edited
 once more (its key changed, so a match of about 70 % or more exists); *fuzzy, unseen* — of a
-held-out sentence. p50, p95 (nearest rank) and max. Where SQLite's fuzzy time goes: the same
-seen and unseen queries again, the statements ``tarjoman.store.memory._candidates_sqlite`` runs,
-timed one by one (the fts5vocab counts, ``MATCH … ORDER BY rank LIMIT 60`` — the same SQL — and
-the row fetch), with the number of FTS hits each MATCH ranks, and EXPLAIN QUERY PLAN of each.
+held-out sentence. p50, p95 (nearest rank) and max.
 
 The fuzzy baseline is what a competent user writes without an index: rapidfuzz's
 ``process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=69.5, limit=3)`` over all N keys in a
@@ -388,64 +385,6 @@ def recall(results: list[tuple[list, list]]) -> dict:
 # --- where SQLite's fuzzy time goes -------------------------------------------------------------
 
 
-MATCH_SQL = ("SELECT f.rowid FROM fts_tm_sources f JOIN translations t ON t.segment_id = f.rowid AND t.lang = :lang "
-             "AND t.state = 'approved' AND t.text != '' WHERE fts_tm_sources MATCH :q ORDER BY f.rank LIMIT :n")  # tarjoman.store.memory
-
-
-def sqlite_parts(url: str, queries: list[Query]) -> dict[str, list[float]]:
-    """The statements of one SQLite fuzzy lookup, timed apart; trigram and hit counts; query plans."""
-    from sqlalchemy import bindparam, text
-
-    from tarjoman.memory import score, trigrams
-    from tarjoman.store import Store
-    from tarjoman.store.memory import CANDIDATES, _fts_query, _store_query
-    from tarjoman.store.models import Segment
-
-    store = Store(url)
-    parts = {k: [] for k in ("vocab", "match", "fetch", "units", "score", "grams", "doclists", "hits")}
-    vocab_sql = "SELECT term, doc FROM fts_tm_sources_vocab WHERE term IN :grams"  # _fts_query's
-    vocab = text(vocab_sql).bindparams(bindparam("grams", expanding=True))
-    try:
-        with store.read() as session:
-            for query in queries:
-                t0 = time.perf_counter()
-                fts = _fts_query(session, "fts_tm_sources", query.key)
-                t1 = time.perf_counter()
-                ids = list(session.execute(text(MATCH_SQL), {"q": fts, "lang": LANG, "n": CANDIDATES}).scalars()) if fts else []
-                t2 = time.perf_counter()
-                rows = session.execute(_store_query(LANG).where(Segment.id.in_(ids))).all() if ids else []
-                t3 = time.perf_counter()
-                _fts_query(session, "fts_tm_units", query.key)
-                t4 = time.perf_counter()
-                [score(query.key, row[3]) for row in rows]
-                t5 = time.perf_counter()
-                for name, seconds in zip(("vocab", "match", "fetch", "units", "score"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-                    parts[name].append(seconds * 1000)
-                grams = sorted(trigrams(query.key))
-                parts["grams"].append(len(grams))
-                parts["doclists"].append(sum(doc for _, doc in session.execute(vocab, {"grams": grams})))
-                parts["hits"].append(session.execute(text("SELECT count(*) FROM fts_tm_sources WHERE fts_tm_sources MATCH :q"),
-                                                     {"q": fts}).scalar() if fts else 0)
-            query = queries[0]
-            fts = _fts_query(session, "fts_tm_sources", query.key)
-            exact_sql = str(_store_query(LANG).where(Segment.tm_hash.in_([query.hash])).compile(
-                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-            plans = {"exact": (exact_sql, {}), "vocab": (vocab_sql, {"grams": sorted(trigrams(query.key))}),
-                     "match": (MATCH_SQL, {"q": fts, "lang": LANG, "n": CANDIDATES})}
-            parts["plans"] = {}
-            for name, (sql, params) in plans.items():
-                statement = text("EXPLAIN QUERY PLAN " + sql)
-                if name == "vocab":
-                    statement = statement.bindparams(bindparam("grams", expanding=True))
-                parts["plans"][name] = [row[-1] for row in session.execute(statement, params)]
-    finally:
-        store.close()
-    return parts
-
-
-# --- the revision merge -------------------------------------------------------------------------
-
-
 def _old_take_over(gone: list, taken: set[int], unit, chapter_of: dict[int, str]):
     """33f240e's ``tarjoman.store.revision._take_over``, as it was."""
     free = [s for s in gone if s.id not in taken]
@@ -607,19 +546,6 @@ def report_lookups(name: str, found: dict, total: int) -> None:
               f"{entry['matches'] / max(1, n):.1f} matches each")
 
 
-def report_parts(parts: dict) -> None:
-    print("where SQLite's fuzzy lookup spends its time (the same seen and unseen queries, one read transaction):")
-    for name, label in (("vocab", "fts5vocab counts of every trigram"), ("match", "MATCH … ORDER BY rank LIMIT 60"),
-                        ("fetch", "row fetch (segments, translations, books, chapters)"), ("units", "fts_tm_units vocab (empty table)"),
-                        ("score", "scoring the candidates (Python)")):
-        print(f"  {label:<52} {spread(parts[name])}")
-    print(f"  per query, median: {statistics.median(parts['grams']):.0f} distinct trigrams, whose doclists hold "
-          f"{statistics.median(parts['doclists']):,.0f} documents in all (what fts5vocab reads to count them); "
-          f"{statistics.median(parts['hits']):,.0f} FTS hits ranked by bm25 (max {max(parts['hits']):,})")
-    for name, plan in parts["plans"].items():
-        print(f"  EXPLAIN QUERY PLAN ({name}): " + " | ".join(plan))
-
-
 def report_merge(merge: dict) -> None:
     print(f"revision merge: {merge['book']}, {merge['units']} sentences in {merge['chapters']} chapters, all approved in {LANG}; "
           f"{len(merge[0.01]['sync'])} rounds (sync, new pairing, old pairing)")
@@ -687,7 +613,6 @@ def main() -> None:
                 sys.stdout.flush()
             compared = [q for pair in zip(queries["seen"], queries["unseen"]) for q in pair][:min(COMPARED, 2 * count)]
             base = baseline_rounds(urls["sqlite"], memory.keys, compared)
-            parts = None  # sqlite_parts() times the statements of the earlier bm25 query, gone since 0d2a58d: to be redone
         finally:
             if cluster is not None:
                 cluster.stop()
@@ -702,8 +627,6 @@ def main() -> None:
         print(f"  recall over the {r['with_match']} queries the baseline finds a ≥70 % match for: top-1 agreement by score "
               f"{r['top1']:.1%}, top-3 by score {r['by_score']:.1%}, top-3 by segment {r['by_segment']:.1%}; "
               f"index matches where the baseline has none: {r['index_only']}")
-        if parts is not None:
-            report_parts(parts)
         sys.stdout.flush()
         merge = revision_merge(tmp, SAMPLE if args.quick else NOVEL, max(1, args.rounds))
         report_merge(merge)
