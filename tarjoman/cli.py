@@ -613,7 +613,7 @@ def tm_export(project: Project, langs: str, out: Path | None) -> None:
 @click.argument("text")
 @click.option("--lang", default=None, help="Only translations in this language (ar, en, fr, ur).")
 @click.option("--in", "side", type=click.Choice(["both", "source", "target"]), default="both", show_default=True, help="Where to look for TEXT.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many remembered sentences.")
 @click.pass_obj
 def tm_search(project: Project, text: str, lang: str | None, side: str, limit: int) -> None:
     from .languages import parse_targets
