@@ -45,7 +45,7 @@ def adapt_flow(books: list[str], base: str, out: str | None = None, langs: str =
     """Fine-tune ``base`` on the approved pairs of ``books`` and score it before and after on held-out pairs."""
     out = out or str(Project(Path(root)).book_dir(books[0]) / "models" / "adapted")
     options = asdict(AdaptOptions(epochs=epochs, learning_rate=learning_rate, holdout=holdout, seed=seed, device=device))
-    summary = fine_tune(root, list(books), base, out, parse_targets(langs), options)
+    summary = fine_tune(root, list(books), base, out, parse_targets(langs, "adapt a model to"), options)
     create_table_artifact(summary["scores"], key=f"adapt-{books[0]}", description=f"held-out chrF/BLEU of {base} before and after adapting")
     lines = [f"# Adapted {base}", "", f"{summary['train_pairs']} training pairs, {summary['heldout_pairs']} held out; "
              f"best epoch {summary['best_epoch']} of {summary['epochs_run']}; {summary['seconds']} s.", "", f"Model: `{summary['out']}`", ""]

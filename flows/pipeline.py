@@ -56,7 +56,7 @@ def pipeline_flow(
     wait_for_review: bool = False,
     review_timeout: int = 14 * 24 * 3600,
 ) -> dict:
-    targets = parse_targets(langs)
+    targets = parse_targets(langs, "run the pipeline into")
     summary = extract_flow(source, book, root)
     book = summary["book"]
     draft_flow(book, ",".join(targets), model, backend, beams, "native", root)
@@ -68,7 +68,7 @@ def pipeline_flow(
         print(f"waiting for review of {book}: {waiting}; when it is done, resume with `tarjoman resume {run_id} --approver NAME`")
         approval = pause_flow_run(wait_for_input=PublishApproval, timeout=review_timeout, key="review")
         approver = approval.approver
-        targets = parse_targets(approval.languages)
+        targets = parse_targets(approval.languages, "publish in")
         status = review_flow(book, root)
         ready, draft = targets, approval.draft
         waiting = {} if draft else waiting_for_review(status, targets)

@@ -29,7 +29,7 @@ def publish_task(root: str, book: str, lang: str, draft: bool, bilingual: bool) 
 def publish_flow(book: str, langs: str = "all", draft: bool = False, bilingual: bool = False, root: str = ".") -> list[str]:
     """One EPUB per language; every book is checked with EPUBCheck before it is kept."""
     paths = []
-    for lang in parse_targets(langs):  # one at a time: each book holds the book lock while it is written
+    for lang in parse_targets(langs, "publish in"):  # one at a time: each book holds the book lock while it is written
         path = publish_task(root, book, lang, draft, bilingual)
         create_link_artifact(Path(path).resolve().as_uri(), link_text=Path(path).name, key=f"epub-{book}-{lang}", description=f"{book} in {lang}")
         print(f"{lang}: {path}")

@@ -11,9 +11,10 @@ from typing import Iterator
 from .drafting import Draft, DraftOptions, LanguageReport, Progress, draft_language
 from .engines import Engine
 from .errors import ProjectError, ReviewFileError
+from .files import ensure_room, size_of
 from .glossary import load_termbase
 from .project import Project
-from .queue import BookSegments, import_files, unimported_files, write_views
+from .queue import BookSegments, import_files, room_for_views, unimported_files, write_views
 from .store import DraftIn
 from .store.cache import DraftCache
 from .store.core import require_book
@@ -106,6 +107,7 @@ def draft_book(
     options = _with_terms(project, book, options)
     book_dir = project.book_dir(book)
     with book_lock(book_dir, "drafting"):
+        room_for_views(project, book, targets, f"draft {book}")
         data = BookSegments.load(project, book)
         try:
             _pending_reviews(project, book, data, targets)
@@ -147,6 +149,7 @@ def draft_chapter(
     book_dir = project.book_dir(book)
     options = _with_terms(project, book, options)
     with book_lock(book_dir, "drafting", shared=True), book_lock(book_dir, f"drafting {chapter_id}/{lang}", name=f".lock-{chapter_id}-{lang}"):
+        room_for_views(project, book, [lang], f"draft {book} {chapter_id}/{lang}")
         data = BookSegments.load(project, book)
         try:
             if chapter_id not in data.chapters:
@@ -177,6 +180,9 @@ def publish_book(project: Project, book: str, lang: str, *, draft: bool = False,
     from .epub import render_epub
 
     book_dir = project.book_dir(book)
+    # An EPUB holds the text, the images and the fonts; it is written beside the old one first.
+    fonts = size_of(Path(__file__).parent / "fonts")
+    ensure_room(book_dir / "epub", 2 * size_of(project.manuscript_path(book)) + size_of(book_dir / "images") + fonts, f"publish {book} in {lang}")
     with book_lock(book_dir, "publishing", name=".lock-publish"):
         edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
         name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"

@@ -62,15 +62,17 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     from .drafting import DraftOptions
     from .engines import GenerationSettings, load_engine
     from .languages import parse_targets
+    from .queue import room_for_views
 
-    targets = parse_targets(langs)
+    targets = parse_targets(langs, "draft into")
     if not project.manuscript_path(book).is_file():  # before minutes of model loading
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
     from .glossary import load_termbase
 
     terms = load_termbase(project, book)  # a broken glossary is refused before the model loads
     with book_lock(project.book_dir(book), "drafting"):
-        pass  # refuse now, not after minutes of model loading, if another run holds the book
+        # Refuse now, not after minutes of model loading, if another run holds the book or its files would not fit.
+        room_for_views(project, book, targets, f"draft {book}")
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
     result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split),
                         progress=_progress_printer(), tm_approve=tm_approve)
@@ -104,7 +106,7 @@ def review_import(project: Project, book: str, langs: str, by: str | None) -> No
     from .languages import parse_targets
     from .queue import import_reviews
 
-    result = import_reviews(project, book, parse_targets(langs), who=by)
+    result = import_reviews(project, book, parse_targets(langs, "import review files in"), who=by)
     click.echo(f"imported {len(result.imported)} review files: {result.applied} changes applied, {len(result.conflicts)} conflicts"
                + (f" ({result.unchanged_files} files unchanged since they were written)" if result.unchanged_files else ""))
     for conflict in result.conflicts:
@@ -126,7 +128,7 @@ def review_export(project: Project, book: str, langs: str) -> None:
     from .languages import parse_targets
     from .queue import export_reviews
 
-    written, problems = export_reviews(project, book, parse_targets(langs))
+    written, problems = export_reviews(project, book, parse_targets(langs, "write review files in"))
     click.echo(f"wrote {len(written)} review files under {project.book_dir(book) / 'review'}")
     for problem in problems:
         click.echo(f"  not rewritten: {problem}", err=True)
@@ -216,7 +218,7 @@ def review_export_tmx(project: Project, book: str, langs: str, out: Path | None)
     from .queue import export_tmx
 
     out = out or project.book_dir(book) / f"{book}.tmx"
-    count = export_tmx(project, book, out, parse_targets(langs))
+    count = export_tmx(project, book, out, parse_targets(langs, "export translations in"))
     click.echo(f"wrote {count} translation units to {out}")
 
 
@@ -354,7 +356,7 @@ def adapt(project: Project, books: tuple[str, ...], langs: str, base: str, out: 
         chrf = f"  chrF {record['chrf']:.1f}" if "chrf" in record else ""
         click.echo(f"  epoch {record['epoch']:>3}  loss {record['loss']:.3f}{chrf}", err=True)
 
-    result = adapt_books(project, list(books), base, out, langs=parse_targets(langs), references=references, options=options, progress=show)
+    result = adapt_books(project, list(books), base, out, langs=parse_targets(langs, "adapt a model to"), references=references, options=options, progress=show)
     on = "held-out" if result.heldout_pairs else "training"
     click.echo(f"adapted {base} on {result.train_pairs} pairs in {result.seconds:.0f} s ({result.epochs_run} epochs, best {result.best_epoch}) → {result.out}")
     click.echo(f"  {'lang':<5} {'pairs':>6} {'chrF before':>12} {'chrF after':>11} {'BLEU before':>12} {'BLEU after':>11}   ({on} pairs)")
@@ -389,7 +391,7 @@ def qa(project: Project, book: str, langs: str, as_json: bool) -> None:
     from .languages import parse_targets
     from .queue import run_qa
 
-    findings = run_qa(project, book, parse_targets(langs))
+    findings = run_qa(project, book, parse_targets(langs, "check translations in"))
     if as_json:
         click.echo(json.dumps(findings, ensure_ascii=False))
         return
@@ -432,7 +434,7 @@ def publish(project: Project, book: str, langs: str, draft: bool, bilingual: boo
     from .book import publish_book
     from .languages import parse_targets
 
-    for lang in parse_targets(langs):
+    for lang in parse_targets(langs, "publish in"):
         result = publish_book(project, book, lang, draft=draft, bilingual=bilingual)
         for problem in result.review_problems:
             click.echo(f"  {problem}", err=True)
@@ -456,7 +458,7 @@ def run(project: Project, source: Path, book: str | None, langs: str, model: str
 
     from .languages import parse_targets
 
-    parse_targets(langs)
+    parse_targets(langs, "run the pipeline into")
     with embedded_settings():
         result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root))
     for path in result["published"]:
@@ -477,7 +479,7 @@ def resume(flow_run_id: str, approver: str, langs: str, draft: bool) -> None:
 
     from .languages import parse_targets
 
-    parse_targets(langs)
+    parse_targets(langs, "publish in")
     try:
         run_id = UUID(flow_run_id)
     except ValueError:
@@ -580,7 +582,7 @@ def tm_import(project: Project, tmx_file: Path, langs: str) -> None:
     from .store.memory import import_units
     from .tmx import read_tmx
 
-    units = read_tmx(tmx_file, targets=parse_targets(langs))  # the whole file is checked before anything is stored
+    units = read_tmx(tmx_file, targets=parse_targets(langs, "import a memory in"))  # the whole file is checked before anything is stored
     with open_store(project) as store:
         added = import_units(store, units, origin=tmx_file.name, who=who_am_i())
     total = sum(added.values())
@@ -602,7 +604,7 @@ def tm_export(project: Project, langs: str, out: Path | None) -> None:
 
     out = out or project.outputs / "memory.tmx"
     with open_store(project) as store, store.read() as session:
-        pairs = everything(session, parse_targets(langs))
+        pairs = everything(session, parse_targets(langs, "export the memory in"))
     if not pairs:
         raise StoreError("the memory is empty: nothing is approved yet and no TMX was imported", path=out)
     write_atomic(out, tmx_document(pairs))
@@ -621,7 +623,7 @@ def tm_search(project: Project, text: str, lang: str | None, side: str, limit: i
     from .store.memory import search
 
     if lang is not None:
-        parse_targets(lang)
+        parse_targets(lang, "search translations in")
     with open_store(project) as store, store.read() as session:
         found = search(session, text, lang=lang, side=side, limit=limit)
     for hit in found:
@@ -744,11 +746,62 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="tarjoman", standalone_mode=False)
     except TarjomanError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except OSError as exc:  # the system refused a file: read-only, full, not ours
+        from .errors import os_error_message
+
+        _fail(os_error_message(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback in a log file
+        _fail(_unexpected(exc, argv), code=70)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    click.echo(f"error: {' '.join(lines) or 'unknown error'}", err=True)
+    sys.exit(code)
+
+
+def _unexpected(exc: Exception, argv: list[str] | None) -> str:
+    """Write the traceback of a bug to a log file (never under the project: its files stay as
+    they were) and say where it is."""
+    import tempfile
+    import time
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("tarjoman")
+    except PackageNotFoundError:
+        release = "unknown"
+    report = (f"tarjoman {release}, {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
+              f"command: tarjoman {' '.join(argv if argv is not None else sys.argv[1:])}\n\n"
+              + "".join(traceback.format_exception(exc)))
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    what = " ".join(what.split())[:300]
+    for folder in _log_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"tarjoman-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            path.write_text(report, encoding="utf-8")
+        except OSError:
+            continue
+        return f"unexpected {what}; this is a bug in Tarjoman, not in your files: the traceback is in {path}, please send it with your report"
+    return f"unexpected {what}; this is a bug in Tarjoman (no log file could be written; run with TARJOMAN_LOG_DIR set to a writable folder)"
+
+
+def _log_folders() -> list[Path]:
+    """$TARJOMAN_LOG_DIR, else the XDG state folder, else the system's temporary folder."""
+    import tempfile
+
+    folders = []
+    if os.environ.get("TARJOMAN_LOG_DIR"):
+        folders.append(Path(os.environ["TARJOMAN_LOG_DIR"]))
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    folders += [Path(state) / "tarjoman" / "logs", Path(tempfile.gettempdir()) / "tarjoman-logs"]
+    return folders

@@ -22,6 +22,9 @@ and, where it can, the next step.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +90,29 @@ class MemoryFileError(TarjomanError):
 
 class EpubError(TarjomanError):
     """An ebook cannot be built."""
+
+
+# What to do when the system refuses a file: the errno's usual cause on a publisher's machine.
+_OS_ADVICE = {
+    errno.EROFS: "the file system is read-only; remount it read-write, or give --root a project folder that can be written",
+    errno.EACCES: "permission denied; give this user write access to {folder}, or run as the folder's owner",
+    errno.EPERM: "the system does not allow it; give this user write access to {folder}, or run as the folder's owner",
+    errno.ENOSPC: "no space left on the device; free some space and run the command again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run the command again",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n) and run the command again",
+    errno.ENAMETOOLONG: "the name is too long for this file system; choose a shorter book name or folder",
+}
+_TEMPORARY_NAME = re.compile(r"\.(.+)\.\d+\.[0-9a-f]{16}\.tmp")
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a refusal of the operating system: the file (the file being replaced, not
+    its temporary twin), what the system said, and what to do about it."""
+    path = exc.filename if exc.filename is not None else None
+    if path is not None:
+        path = Path(os.fsdecode(path))
+        if (twin := _TEMPORARY_NAME.fullmatch(path.name)) is not None:
+            path = path.with_name(twin.group(1))
+    advice = _OS_ADVICE.get(exc.errno, exc.strerror or str(exc))
+    advice = advice.format(folder=path.parent if path is not None else "the project folder")
+    return f"{path}: {advice}" if path is not None else f"the system refused: {advice}"

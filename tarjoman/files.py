@@ -9,6 +9,7 @@ plain ``open(path, "w")`` would give it, or keeps the mode of the file it replac
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -51,8 +52,11 @@ def replace_if_unchanged(path: Path, data: bytes | str, expected: bytes | None) 
         return False
     tmp = _new_temporary(path)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         _seal(tmp, _mode_for(path))
         if _exchange(tmp, path):
             if tmp.read_bytes() == expected:  # what was in place at the instant of the swap
@@ -105,8 +109,10 @@ def temporary_beside(path: Path) -> Iterator[Path]:
         yield tmp
         _seal(tmp, _mode_for(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a write or close that ran out of space
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     _fsync_dir(folder)
 
@@ -206,3 +212,42 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+MIB = 1 << 20
+
+
+def size_of(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (0 for what is not there)."""
+    path = Path(path)
+    try:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
+def ensure_room(folder: Path, need: int, what: str) -> None:
+    """Refuse, before anything is written, a command whose files would not fit: ``folder`` (or
+    the nearest folder above it that exists) must be writable by this user and have ``need``
+    bytes free, plus a MiB to spare. A disk that fills while the command runs is still caught
+    where the write fails; this catches the usual case at no cost and with nothing half done."""
+    from .errors import ProjectError, os_error_message
+
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        stats = os.statvfs(existing)
+    except OSError as exc:
+        raise ProjectError(os_error_message(exc)) from exc
+    if stats.f_flag & os.ST_RDONLY:
+        raise ProjectError(os_error_message(OSError(errno.EROFS, "read-only", str(folder))))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ProjectError(os_error_message(OSError(errno.EACCES, "permission denied", str(folder))))
+    free = stats.f_bavail * stats.f_frsize
+    if free < need + MIB:
+        raise ProjectError(f"not enough free space to {what}: about {(need + MIB) / MIB:.1f} MB are needed, "
+                           f"{free / MIB:.1f} MB are free; free some space and run the command again (nothing was changed)", path=folder)

@@ -40,10 +40,11 @@ def language(code: str) -> Language:
         raise ProjectError(f"unknown language {code!r}; Tarjoman knows {', '.join(LANGUAGES)}") from None
 
 
-def parse_targets(value: str) -> list[str]:
-    """``"ar,en"`` or ``"all"`` → target codes, checked."""
+def parse_targets(value: str, action: str = "translate into") -> list[str]:
+    """``"ar,en"`` or ``"all"`` → target codes, checked; ``action`` says in the refusal what the
+    command was asked to do (``"publish in"``: "cannot publish in 'de'")."""
     codes = list(TARGETS) if value.strip() in ("all", "") else [c.strip() for c in value.split(",") if c.strip()]
     for code in codes:
         if code not in TARGETS:
-            raise ProjectError(f"cannot draft into {code!r}; targets are {', '.join(TARGETS)} (or 'all')")
+            raise ProjectError(f"cannot {action} {code!r}; the target languages are {', '.join(TARGETS)} (or 'all')")
     return codes

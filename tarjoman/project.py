@@ -12,6 +12,8 @@ from pathlib import Path
 from .errors import ProjectError
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Names the project itself uses beside the books' own files.
+RESERVED = {"common": "glossaries/common.csv is the glossary of every book, not of one"}
 
 
 def check_slug(slug: str) -> str:
@@ -20,6 +22,8 @@ def check_slug(slug: str) -> str:
         raise ProjectError(
             f"book name {slug!r} is not allowed: use 1–64 lowercase ASCII letters, digits, '-' or '_', starting with a letter or digit"
         )
+    if slug in RESERVED:
+        raise ProjectError(f"book name {slug!r} is not allowed: {RESERVED[slug]}; give another with --book (e.g. --book {slug}-memoir)")
     return slug
 
 

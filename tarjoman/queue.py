@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import Problem, ReviewFileError
-from .files import replace_if_unchanged, write_atomic
+from .files import ensure_room, replace_if_unchanged, size_of, write_atomic
 from .languages import TARGETS
 from .manuscript import Manuscript
 from .metrics import chart_png, post_edit_score
@@ -198,8 +198,18 @@ def _person(translator: str) -> str:
     return "" if not name or name.startswith(_MACHINE_TRANSLATOR) or name.upper().startswith("FULL NAME") else name
 
 
+def room_for_views(project: Project, book: str, langs: list[str], what: str) -> None:
+    """Refuse now, with nothing changed, when the review files of ``langs`` would not fit: the
+    files there now are written again, a new language takes about what the manuscript does."""
+    folder = project.book_dir(book)
+    existing = {p.stem for p in (folder / "review").glob("*/*.po")}
+    need = size_of(folder / "review") + size_of(folder / "qa.json") + sum(lang not in existing for lang in langs) * size_of(folder / "manuscript.json")
+    ensure_room(folder, need, what)
+
+
 def import_reviews(project: Project, book: str, langs: list[str] | None = None, *, who: str | None = None) -> ImportResult:
     """Apply what translators changed in the PO files of ``book`` (of ``langs``)."""
+    room_for_views(project, book, langs or list(TARGETS), f"import the review files of {book}")
     data = BookSegments.load(project, book)
     try:
         result = import_files(project, book, data, langs, who)
@@ -294,6 +304,7 @@ def _import_one(project: Project, book: str, data: BookSegments, path: Path, lan
 
 def export_reviews(project: Project, book: str, langs: list[str] | None = None, *, terms=None) -> tuple[list[Path], list[Problem]]:
     """``review export``: rewrite every review file of ``book`` from the store."""
+    room_for_views(project, book, langs or list(TARGETS), f"write the review files of {book}")
     if terms is None:
         from .glossary import load_termbase
 
@@ -336,6 +347,7 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
     ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
     from .glossary import load_termbase
 
+    room_for_views(project, book, langs or list(TARGETS), f"check {book} and write the findings into its review files")
     terms = load_termbase(project, book)
     if glossary is None:
         glossary = {lang: terms.renderings(lang) for lang in TARGETS}

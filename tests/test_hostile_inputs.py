@@ -6,6 +6,7 @@ under outputs/ byte-for-byte unchanged."""
 import hashlib
 import os
 import random
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -134,6 +135,10 @@ BAD_GLOSSARIES = {
     "bad-status": (GLOSSARY_HEADER + "کارون,Karun,كارون,Karoun,کارون,yes,,,,\r\n", "line 2"),
     "broken-quoting": (GLOSSARY_HEADER + 'کارون,"Karun,كارون,Karoun,کارون,approved,,,,\r\n', "line 2"),
     "empty-file": ("", "empty"),
+    "line-break-rendering": (GLOSSARY_HEADER + 'کارون,"Karun\nRiver",كارون,Karoun,کارون,approved,,,,\r\n', "line break"),
+    "markup-rendering": (GLOSSARY_HEADER + "کارون,<b>Karun</b>,كارون,Karoun,کارون,approved,,,,\r\n", "markup"),
+    "entity-rendering": (GLOSSARY_HEADER + "کارون,Karun,كارون,Kar&eacute;oun,کارون,proposed,,,,\r\n", "markup"),
+    "control-character-term": (GLOSSARY_HEADER + "کار\x07ون,Karun,كارون,Karoun,کارون,approved,,,,\r\n", "control character"),
     "huge-file": (None, "MB"),
 }
 
@@ -344,3 +349,276 @@ def test_killed_publishing_never_leaves_a_half_written_book(drafted):
                 assert archive.testzip() is None and archive.namelist()[0] == "mimetype"
     assert subprocess.run(args, capture_output=True, text=True, timeout=300).returncode == 0
     assert check_epub(book) == []
+
+
+# --- The file system says no -------------------------------------------------------------
+# outputs/, glossaries/ or the whole project on a read-only mount, or on a disk with no room
+# left: each command prints one line naming the path and what to do, and nothing changes — no
+# file under outputs/ or glossaries/, nothing in the review store. Root's permissions do not
+# stop writes, so the mounts are real: a read-only bind mount, or a tmpfs barely larger than
+# what it holds, in a private mount namespace (unshare) that ends with the command.
+
+
+def store_state(root: Path) -> str:
+    """A digest of the review store's rows (the file's own bytes change when SQLite merely reads)."""
+    connection = sqlite3.connect(f"file:{root / 'tarjoman.sqlite'}?mode=ro", uri=True)
+    try:
+        digest = hashlib.sha256()
+        for table in ("books", "chapters", "segments", "translations", "changes", "conflicts", "terms", "tm_units", "draft_cache", "exchange_files"):
+            for row in connection.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+                digest.update(repr(row).encode())
+        return digest.hexdigest()
+    finally:
+        connection.close()
+
+
+def _can_confine() -> str | None:
+    """Why this machine cannot make a private read-only mount, or None."""
+    if shutil.which("unshare") is None:
+        return "no unshare command"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs /mnt && umount /mnt"], capture_output=True, text=True)
+    return None if probe.returncode == 0 else f"unshare -m cannot mount here: {probe.stderr.strip()}"
+
+
+def confined(root: Path, args: list[str], *, kind: str, folder: str, spare: int = 64 * 1024):
+    """Run the CLI with ``root/folder`` ("" for the whole project) read-only (kind "ro") or on a
+    tmpfs with ``spare`` bytes free (kind "full"); returns the result and the fingerprint
+    of outputs/ and glossaries/ as the command left them."""
+    why = _can_confine()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must be able to make a read-only mount: {why}")
+        pytest.skip(why)
+    target = root / folder if folder else root
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "tarjoman", "--root", str(root), *args])
+    after = root.parent / f"{root.name}-after"
+    shutil.rmtree(after, ignore_errors=True)
+    if kind == "ro":
+        script = f"mount --bind {target} {target} && mount -o remount,ro,bind {target} && {command}; rc=$?; cp -a {root} {after}; exit $rc"
+    else:
+        used = sum(-(-p.stat().st_size // 4096) * 4096 for p in target.rglob("*") if p.is_file()) + 4096 * sum(1 for p in target.rglob("*") if p.is_dir())
+        room = root.parent / f"{root.name}-tmpfs"
+        room.mkdir(exist_ok=True)
+        script = (f"mount -t tmpfs -o size={used + spare} tmpfs {room} && cp -a {target}/. {room}/ && mount --bind {room} {target} && "
+                  f"{command}; rc=$?; cp -a {root} {after}; exit $rc")
+    env = {**os.environ, "TARJOMAN_LOG_DIR": str(root.parent / "logs")}
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300, cwd=root, env=env)
+    state = fingerprint(after), store_state(after)
+    shutil.rmtree(after, ignore_errors=True)
+    return result, state
+
+
+@pytest.fixture(scope="module")
+def reviewed(drafted, tmp_path_factory):
+    """The drafted project with its French drafts approved and a glossary term decided: every
+    command has something to write."""
+    from tarjoman.project import Project
+    from tarjoman.queue import accept_drafts
+
+    root = tmp_path_factory.mktemp("confined") / "project"
+    shutil.copytree(drafted, root)
+    accept_drafts(Project(root), "sample", "fr", "A translator <t@example.invalid>")
+    units = "".join(f'<tu><tuv xml:lang="fa"><seg>جنگ در روز {n} تمام شد و همه به خانه برگشتند.</seg></tuv>'
+                    f'<tuv xml:lang="fr"><seg>La guerre finit le jour {n} et tous rentrèrent chez eux.</seg></tuv></tu>' for n in range(3000))
+    (root / "sources" / "more.tmx").write_text(  # about 600 KB in the store with its index: more than a full disk takes
+        '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="fa" datatype="plaintext" segtype="sentence" '
+        f'adminlang="en" o-tmf="x" creationtool="t" creationtoolversion="1"/><body>{units}</body></tmx>\n', encoding="utf-8")
+    return root
+
+
+CONFINED_COMMANDS = {
+    "extract": ["extract", "sources/sample.docx", "--book", "sample"],
+    "draft": ["draft", "sample", "--lang", "fr,en", "--model", "{nllb}", "--beams", "1"],
+    "review-import": ["review", "import", "sample", "--lang", "fr"],
+    "review-export": ["review", "export", "sample", "--lang", "fr"],
+    "export-tmx": ["review", "export-tmx", "sample", "--lang", "fr"],
+    "qa": ["qa", "sample", "--lang", "fr"],
+    "publish": ["publish", "sample", "--lang", "fr"],
+    "glossary-approve": ["glossary", "approve", "sample", "اهواز", "--en", "Ahvaz", "--ar", "الأهواز", "--fr", "Ahvaz", "--ur", "اہواز"],
+    "glossary-export": ["glossary", "export", "sample", "--tbx", "{root}/outputs/sample.tbx"],
+    "tm-import": ["tm", "import", "sources/more.tmx"],
+    "tm-export": ["tm", "export"],
+}
+# Which commands each mount can refuse: a command that writes nowhere under the read-only folder succeeds.
+CONFINEMENTS = {
+    ("ro", "outputs"): ["extract", "draft", "review-import", "review-export", "export-tmx", "qa", "publish", "glossary-export", "tm-export"],
+    ("ro", "glossaries"): ["glossary-approve"],
+    ("ro", ""): ["extract", "draft", "review-import", "qa", "publish", "glossary-approve", "tm-import", "tm-export"],
+    ("full", "outputs"): ["extract", "draft", "review-import", "review-export", "qa", "publish"],
+    ("full", ""): ["extract", "draft", "qa", "publish", "tm-import"],
+}
+
+
+@pytest.mark.parametrize("kind,folder,name", [(k, f, n) for (k, f), names in CONFINEMENTS.items() for n in names],
+                         ids=lambda v: v or "project")
+def test_a_read_only_or_full_file_system_is_one_line_and_changes_nothing(reviewed, tiny_models, kind, folder, name):
+    args = [a.format(nllb=tiny_models["nllb"], root=reviewed) for a in CONFINED_COMMANDS[name]]
+    before = fingerprint(reviewed), store_state(reviewed)
+    result, after = confined(reviewed, args, kind=kind, folder=folder, spare=0 if folder == "" else 64 * 1024)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(reviewed) in lines[0], result.stderr
+    expected = "read-only" if kind == "ro" else "space"
+    assert expected in lines[0], lines[0]
+    assert after == before
+
+
+# --- A bug is still one line ------------------------------------------------------------------
+# Any exception that escapes a command is a bug in Tarjoman: the user gets one line with the path
+# of a log file that holds the traceback. Every command is run with an exception planted in it.
+
+PLANT = """
+import sys, click
+from tarjoman import cli as module
+
+def planted(*args, **kwargs):
+    raise {kind}("planted: a bug in the command")
+
+command = module.cli
+for name in {path!r}:
+    command = command.commands[name]
+command.callback = planted
+sys.argv = ["tarjoman", *{argv!r}]
+module.main()
+"""
+
+
+def _leaf_commands():
+    import click
+
+    from tarjoman.cli import cli
+
+    def walk(group, prefix=()):
+        for name, command in sorted(group.commands.items()):
+            if isinstance(command, click.Group):
+                yield from walk(command, prefix + (name,))
+            else:
+                yield prefix + (name,), command
+
+    return list(walk(cli))
+
+
+def _arguments(command) -> list[str]:
+    """Values for ``command``'s required parameters that click accepts, so the callback is reached."""
+    import click
+
+    def value(param) -> str:
+        if isinstance(param.type, click.Choice):
+            return param.type.choices[0]
+        if isinstance(param.type, (click.types.IntParamType, click.types.IntRange)):
+            return "1"
+        if isinstance(param.type, click.Path) and param.type.exists:
+            return str(SAMPLE)
+        return "sample"
+
+    args = []
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            args.append(value(param))
+        elif isinstance(param, click.Option) and param.required:
+            args += [param.opts[0], value(param)]
+    return args
+
+
+@pytest.mark.parametrize("path,command", _leaf_commands(), ids=lambda v: "-".join(v) if isinstance(v, tuple) else "")
+def test_an_unexpected_exception_in_any_command_is_one_line_and_a_log(tmp_path, path, command):
+    logs = tmp_path / "logs"
+    argv = ["--root", str(tmp_path / "project"), *path, *_arguments(command)]
+    kind = "KeyError" if len(path) % 2 else "RuntimeError"
+    env = {**os.environ, "TARJOMAN_LOG_DIR": str(logs)}
+    result = subprocess.run([sys.executable, "-c", PLANT.format(kind=kind, path=path, argv=argv)], capture_output=True, text=True,
+                            timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 70, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bug in Tarjoman" in lines[0] and kind in lines[0], result.stderr
+    written = list(logs.glob("tarjoman-*.log"))
+    assert len(written) == 1 and str(written[0]) in lines[0]
+    log = written[0].read_text()
+    assert "Traceback" in log and "planted: a bug in the command" in log and " ".join(path) in log
+    assert not (tmp_path / "project").exists() or not any((tmp_path / "project").rglob("*.log"))
+
+
+def test_a_bug_deep_inside_a_command_leaves_its_files_as_they_were(drafted, tmp_path):
+    """A bug while the review files are written: one line and a log, and every file as it was."""
+    code = ("import sys\nimport tarjoman.queue as queue\n"
+            "def broken(*args, **kwargs):\n    raise ValueError('planted: a bug while writing')\n"
+            "queue.replace_if_unchanged = broken\nqueue.write_atomic = broken\n"
+            f"sys.argv = ['tarjoman', '--root', {str(drafted)!r}, 'review', 'export', 'sample', '--lang', 'fr']\n"
+            "from tarjoman.cli import main\nmain()\n")
+    before = fingerprint(drafted), store_state(drafted)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={**os.environ, "TARJOMAN_LOG_DIR": str(tmp_path)})
+    assert result.returncode == 70 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "ValueError" in result.stderr
+    assert "planted: a bug while writing" in next(tmp_path.glob("tarjoman-*.log")).read_text()
+    assert (fingerprint(drafted), store_state(drafted)) == before
+
+
+# --- Names and words each command gets right -------------------------------------------------
+
+
+@pytest.mark.parametrize("rendering,words", [("Ahvaz\nCity", "line break"), ("<i>Ahvaz</i>", "markup"), ("Ah&#118;az", "markup")])
+def test_a_rendering_with_a_line_break_or_markup_is_refused(drafted, rendering, words):
+    before = fingerprint(drafted), store_state(drafted)
+    result = tarjoman(drafted, "glossary", "approve", "sample", "اهواز", "--en", rendering, "--ar", "الأهواز", "--fr", "Ahvaz", "--ur", "اہواز")
+    refused(result, "sample.csv")
+    assert words in result.stderr and "--en rendering" in result.stderr
+    assert (fingerprint(drafted), store_state(drafted)) == before
+
+
+def test_a_glossary_import_with_markup_is_refused_with_its_entry(drafted, tmp_path):
+    tbx = tmp_path / "terms.tbx"
+    assert tarjoman(drafted, "glossary", "export", "sample", "--tbx", str(tbx)).returncode == 0
+    exported = tbx.read_text(encoding="utf-8")
+    assert "<term>Karun</term>" in exported
+    tbx.write_text(exported.replace("<term>Karun</term>", "<term>&lt;script&gt;Karun&lt;/script&gt;</term>", 1), encoding="utf-8")
+    before = fingerprint(drafted), store_state(drafted)
+    result = tarjoman(drafted, "glossary", "import", "sample", str(tbx))
+    refused(result, "terms.tbx")
+    assert "markup" in result.stderr
+    assert (fingerprint(drafted), store_state(drafted)) == before
+
+
+@pytest.mark.parametrize("args", [["extract", str(SAMPLE), "--book", "common"], ["extract", "{common}"], ["glossary", "suggest", "common"]],
+                         ids=["extract-book", "extract-file-name", "glossary"])
+def test_the_book_name_common_is_refused(drafted, tmp_path, args):
+    shutil.copy(SAMPLE, tmp_path / "common.docx")
+    args = [a.format(common=tmp_path / "common.docx") for a in args]
+    before = fingerprint(drafted)
+    result = tarjoman(drafted, *args)
+    refused(result, "'common'")
+    assert "glossaries/common.csv" in result.stderr and "--book" in result.stderr
+    assert fingerprint(drafted) == before and not (drafted / "outputs" / "common").exists()
+
+
+@pytest.mark.parametrize("args,action", [
+    (["publish", "sample", "--lang", "de"], "cannot publish in 'de'"),
+    (["draft", "sample", "--lang", "de"], "cannot draft into 'de'"),
+    (["review", "import", "sample", "--lang", "de"], "cannot import review files in 'de'"),
+    (["review", "export", "sample", "--lang", "de"], "cannot write review files in 'de'"),
+    (["qa", "sample", "--lang", "de"], "cannot check translations in 'de'"),
+    (["tm", "export", "--lang", "de"], "cannot export the memory in 'de'"),
+], ids=lambda v: v[0] if isinstance(v, list) else "")
+def test_each_command_names_its_own_action_for_an_unknown_language(drafted, args, action):
+    before = fingerprint(drafted), store_state(drafted)
+    result = tarjoman(drafted, *args)
+    refused(result, action)
+    assert (fingerprint(drafted), store_state(drafted)) == before
+
+
+def test_extract_waits_for_no_one_while_a_draft_holds_the_book(drafted):
+    """A second extraction while a draft runs would leave review files on the old text: refused."""
+    import fcntl
+
+    edited = drafted / "sources" / "edited.docx"
+    shutil.copy(SAMPLE, edited)
+    before = fingerprint(drafted)
+    with open(drafted / "outputs" / "sample" / ".lock", "a+") as handle:  # what `draft` holds while it works
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = tarjoman(drafted, "extract", str(edited), "--book", "sample")
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    refused(result, "outputs/sample")
+    assert "another tarjoman process" in result.stderr
+    assert fingerprint(drafted) == before
+    assert tarjoman(drafted, "extract", str(edited), "--book", "sample").returncode == 0

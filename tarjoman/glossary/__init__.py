@@ -28,7 +28,7 @@ from ..store import files as store_files
 from ..store import terms as store_terms
 from ..store.terms import Sheet, SheetRow, TermConflict, Terms, TermView
 from ..text import normalize
-from .table import COLUMNS, KINDS, STATUSES, VERSION, Problem, Row, Table, check_table, locked, read_table, render_table
+from .table import COLUMNS, KINDS, STATUSES, VERSION, Problem, Row, Table, check_table, locked, read_table, render_table, text_problem
 from .tbx import read_tbx, render_tbx
 from .terms import TermBinder, binder_for, cache_part, is_rendered, term_key
 
@@ -137,6 +137,9 @@ def _set_status(project, book, term, status, renderings, by, kind) -> Row:
         raise GlossaryError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
     path = book_glossary_path(project, book)
     given = {lang: text for lang, text in renderings.items() if text is not None}
+    for column, value in (("term", term), *given.items()):
+        if (problem := text_problem(value)) is not None:
+            raise GlossaryError(f"«{term[:40]}»: the {column if column == 'term' else '--' + column + ' rendering'} {problem}", path=path)
 
     def decide(terms: Terms) -> TermView:
         view = terms.decide(_scope(project, book), term_key(term), term, status, given, kind=kind, who=_editor(by))
@@ -168,6 +171,9 @@ def import_file(project: Project, book: str, source: Path) -> ImportResult:
         if new.status not in STATUSES:
             raise GlossaryError(f"unknown status {new.get('status')!r}", path=source, where=f"entry {new.line}")
         term = normalize(new.get("term"))
+        for column in ("term", *TARGETS):
+            if (problem := text_problem(new.get(column))) is not None:
+                raise GlossaryError(f"«{term[:40]}»: the {column if column == 'term' else column + ' rendering'} {problem}", path=source, where=f"entry {new.line}")
         # A foreign file's versions belong to another store: never a base here.
         cells = {column: new.get(column) for column in new.values if column and column != VERSION and new.get(column)}
         incoming.append((term_key(term), {**cells, "term": term, "status": new.status}))

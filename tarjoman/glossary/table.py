@@ -21,6 +21,7 @@ import codecs
 import csv
 import fcntl
 import io
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ KINDS = ("person", "place", "unit", "operation", "other")
 MAX_BYTES = 20 * 1024 * 1024  # a glossary of 100,000 terms is about 10 MB
 MAX_FIELD = 100_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A term or rendering is one line of plain text: it is put into drafts, PO comments and books as it is.
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);")
 
 
 @dataclass
@@ -146,6 +150,17 @@ def read_table(path: Path) -> Table:
     return table
 
 
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a term or a rendering: a line break, markup, a control character."""
+    if any(mark in value for mark in _LINE_BREAKS):
+        return "has a line break (a term and its renderings are one line)"
+    if (found := _MARKUP.search(value)) is not None:
+        return f"holds markup {found.group(0)!r} (plain text only: it goes into drafts and books as it is)"
+    if any(ord(c) < 32 and c != "\t" or c == "\x7f" for c in value):
+        return "holds a control character"
+    return None
+
+
 def check_table(table: Table, langs=TARGETS) -> list[Problem]:
     """Every problem in a glossary, with its line: empty terms, unknown status or kind,
     approved terms without a rendering, duplicate and conflicting terms."""
@@ -156,6 +171,9 @@ def check_table(table: Table, langs=TARGETS) -> list[Problem]:
         if not row.term:
             problems.append(Problem(where, row.line, "the term is empty"))
             continue
+        for column in ("term", *langs):
+            if (problem := text_problem(row.get(column))) is not None:
+                problems.append(Problem(where, row.line, f"«{row.term[:40]}»: the {column if column == 'term' else column + ' rendering'} {problem}"))
         if row.status not in STATUSES:
             problems.append(Problem(where, row.line, f"unknown status {row.get('status')!r} (use {', '.join(STATUSES)})"))
         kind = row.get("kind").lower()

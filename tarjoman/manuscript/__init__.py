@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ManuscriptError, ProjectError
-from ..files import write_atomic
+from ..files import ensure_room, write_atomic
 from ..project import Project, check_slug, slug_from_path
 from .blocks import RawDocument
 from .build import BuildOptions, build_manuscript
@@ -88,10 +88,16 @@ def extract(source: Path, project: Project, *, book: str | None = None, options:
             metadata = read_metadata_file(candidate)
             break
     manuscript, files = read_manuscript(source, book=slug, metadata=metadata, options=options)
+    from ..book import book_lock
+
     folder = project.book_dir(slug)
-    for name, data in files.items():
-        target = folder / name
-        if not (target.is_file() and target.stat().st_size == len(data)):
-            write_atomic(target, data)
-    write_atomic(folder / "manuscript.json", manuscript.to_json() + "\n")
+    text = manuscript.to_json() + "\n"
+    ensure_room(folder, len(text.encode("utf-8")) + sum(len(data) for data in files.values()), f"write the extracted {slug}")
+    # The book lock: a draft running now reads this book's manuscript and writes its review files.
+    with book_lock(folder, "extracting its manuscript again"):
+        for name, data in files.items():
+            target = folder / name
+            if not (target.is_file() and target.stat().st_size == len(data)):
+                write_atomic(target, data)
+        write_atomic(folder / "manuscript.json", text)
     return manuscript

@@ -89,7 +89,8 @@ class Store:
                     return work(session)
             except (OperationalError, IntegrityError) as exc:
                 if attempt == RETRIES - 1 or not _transient(exc):
-                    raise StoreError(f"the review store refused a change: {exc.orig}", path=db.describe(self.url)) from exc
+                    raise StoreError(f"the review store refused a change: {exc.orig}{db.advice(self.url, exc)}; nothing was changed",
+                                     path=db.describe(self.url)) from exc
                 time.sleep(0.05 * (attempt + 1))
             finally:
                 session.close()

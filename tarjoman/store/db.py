@@ -12,6 +12,7 @@ the busy timeout ever being used.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from contextlib import contextmanager
@@ -139,5 +140,34 @@ def connect(url: str) -> tuple[Engine, sessionmaker[Session]]:
         upgrade(engine, url)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
-        raise StoreError(f"cannot open the review store: {exc.orig}", path=describe(url)) from exc
+        raise StoreError(f"cannot open the review store: {exc.orig}{advice(url, exc)}", path=describe(url)) from exc
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def advice(url: str, exc: Exception) -> str:
+    """What to do about a SQLite store the system will not let us write: read-only, full, not ours."""
+    if not url.startswith("sqlite"):
+        return ""
+    from sqlalchemy.engine import make_url
+
+    from ..errors import os_error_message
+
+    database = make_url(url).database
+    if not database:
+        return ""
+    folder = Path(database).resolve().parent
+    message = str(getattr(exc, "orig", exc)).lower()
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return ""
+    if stats.f_flag & os.ST_RDONLY:
+        code = errno.EROFS
+    elif not os.access(folder, os.W_OK) or (Path(database).exists() and not os.access(database, os.W_OK)):
+        code = errno.EACCES
+    elif "full" in message or stats.f_bavail == 0:
+        code = errno.ENOSPC
+    else:
+        return ""
+    # SQLite writes beside the store (its journal) even to read it: the folder must be writable.
+    return " (" + os_error_message(OSError(code, "", str(folder))).split(": ", 1)[1] + ")"
