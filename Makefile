@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/review_store.py
 	$(PY) benchmarks/desk_load.py
 	$(PY) benchmarks/tm.py
+	$(PY) benchmarks/language_id.py
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)

@@ -84,7 +84,7 @@ class _Translator:
         texts, notes, langs = [], [], []
         for unit in self.chapter.paragraph_units(paragraph):
             text, approved = self.found.get(unit.id, ("", False))
-            reason = approval_problem(unit.text, text, self.lang, unit.lang) if approved else None
+            reason = approval_problem(unit.text, text, self.lang, unit.lang, publishing=True) if approved else None
             if reason:
                 self.refused.append(f"{self.chapter.id} {unit.id} «{unit.text[:40]}»: {reason}")
                 text, approved = ("", False)

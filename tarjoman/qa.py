@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .finishing import NBSP, NNBSP
 from .glossary.terms import binder_for, is_rendered
-from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS
+from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, TARGETS
 from .text import split_sentences
 
 _TO_LATIN = str.maketrans(PERSIAN_DIGITS + ARABIC_DIGITS, LATIN_DIGITS * 2)
@@ -141,7 +141,18 @@ def _punctuation(source, target, lang, carried, glossary):
     return out
 
 
-_ALL = (_untranslated, _source_script, _numbers, _glossary, _length, _repetition, _sentences, _brackets, _punctuation)
+def _language(source, target, lang, carried, glossary):
+    """Text in another language than the file's: French in the English file, Urdu in the Arabic
+    one, the Persian source kept (``tarjoman.langid``; the book's languages as candidates)."""
+    if carried or lang not in TARGETS:
+        return []
+    from .langid import wrong_language
+
+    reason = wrong_language(target, lang, source_lang="fa", others=TARGETS)
+    return [Finding("language", f"the translation {reason}")] if reason else []
+
+
+_ALL = (_untranslated, _source_script, _language, _numbers, _glossary, _length, _repetition, _sentences, _brackets, _punctuation)
 
 
 def check_entry(source: str, target: str, lang: str, *, carried: bool = False, glossary: dict[str, str] | None = None) -> list[Finding]:
@@ -154,7 +165,8 @@ def check_entry(source: str, target: str, lang: str, *, carried: bool = False, g
     return findings
 
 
-BLOCKING = (_untranslated,)  # checks whose findings keep an approved translation out of a book
+BLOCKING = (_untranslated,)  # checks whose findings refuse an approval
+PUBLISH_BLOCKING = (_language,)  # … and those that keep an approved translation out of a book
 
 
 def invisible(text: str) -> bool:
@@ -162,15 +174,17 @@ def invisible(text: str) -> bool:
     return not any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
 
 
-def approval_problem(source: str, text: str, lang: str, source_lang: str = "fa") -> str | None:
-    """Why ``text`` cannot stand as the approved ``lang`` translation of ``source``, or None."""
+def approval_problem(source: str, text: str, lang: str, source_lang: str = "fa", *, publishing: bool = False) -> str | None:
+    """Why ``text`` cannot stand as the approved ``lang`` translation of ``source``, or None.
+    ``publishing``: also why it cannot go into a book (a translation in the wrong language; a
+    translator may save it, QA lists it, the book waits until it is put right)."""
     if invisible(text):
         return "it is empty or only invisible characters"
     # A quotation in another language (an Arabic verse) may stay as it is in any book; so may a date.
     carried = source_lang in (lang, "") or source_lang != "fa" or not _LETTER.search(source)
     if not carried and text.strip() == source.strip():
         return "it is the Persian source itself, not a translation"
-    for check in BLOCKING:
+    for check in BLOCKING + (PUBLISH_BLOCKING if publishing else ()):
         for finding in check(source, text, lang, carried, None):
             return f"{finding.check}: {finding.message}"
     return None

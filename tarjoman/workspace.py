@@ -513,7 +513,7 @@ def blockers(project: Project, store: Store, book: str) -> list[Blocker]:
         for s in sentences:
             t = by_lang[lang].get(s.uid)
             if t is not None and t.state == "approved":
-                problem = approval_problem(s.source, t.text, lang, s.lang)
+                problem = approval_problem(s.source, t.text, lang, s.lang, publishing=True)
                 if problem:
                     out.append(Blocker(s.chapter, s.uid, lang, s.source, t.text, problem))
     return out

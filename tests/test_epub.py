@@ -24,6 +24,13 @@ NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/
       "x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 HOSTILE = "Tom & Jerry <script>alert(1)</script>"
+# The planted string inside a sentence of each book's language: publishing refuses a translation
+# in another language (qa's language check), so the hostile part travels in a real sentence.
+PLANTED = {"ar": f"قال {HOSTILE} في المدينة القديمة", "ur": f"ٹام اور جیری نے {HOSTILE} شہر میں کہا",
+           "en": f"{HOSTILE} said in the old town", "fr": f"{HOSTILE} dit dans la vieille ville"}
+# What a translator writes where the tiny model drafted nothing.
+FILLER = {"ar": "لم تكن هناك ترجمة لهذه الجملة بعد.", "ur": "اس جملے کا ابھی ترجمہ نہیں ہوا۔",
+          "en": "There was no translation of this sentence yet.", "fr": "Cette phrase n'avait pas encore de traduction."}
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +53,10 @@ def published(tmp_path_factory, tiny_models):
         catalog = polib.pofile(str(path))
         for entry in catalog:
             if entry.msgid.startswith("شب در مسجد جامع"):
-                entry.msgstr = HOSTILE
+                entry.msgstr = PLANTED[path.stem]
             if entry.msgid.startswith("إِنَّا") and path.stem == "en":
                 entry.msgstr = entry.msgid  # the English translator keeps the verse in Arabic
-            entry.msgstr = entry.msgstr or f"[{entry.msgid}]"  # a tiny model's draft can be empty
+            entry.msgstr = entry.msgstr or FILLER[path.stem]  # a tiny model's draft can be empty
             entry.flags = [f for f in entry.flags if f != "fuzzy"]
         catalog.save(str(path))
     assert not import_reviews(project, "sample").problems

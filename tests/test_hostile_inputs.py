@@ -4,6 +4,7 @@ Every refusal must be one line naming the file, a non-zero exit, and every file 
 under outputs/ byte-for-byte unchanged."""
 
 import hashlib
+import json
 import os
 import random
 import shlex
@@ -622,3 +623,42 @@ def test_extract_waits_for_no_one_while_a_draft_holds_the_book(drafted):
     assert "another tarjoman process" in result.stderr
     assert fingerprint(drafted) == before
     assert tarjoman(drafted, "extract", str(edited), "--book", "sample").returncode == 0
+
+
+# --- Text in the wrong language -----------------------------------------------------------------
+# Real sentences of NTREX-128 (../shared/realdata/parallel) saved into the French file: English,
+# and Persian (another sentence than the source, so the import's own check does not see it).
+NTREX = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "parallel" / "ntrex128"
+
+
+@pytest.mark.parametrize("pasted,reads_as", [("newstest2019-src.eng.txt", "English"), ("newstest2019-ref.fas.txt", "Persian"),
+                                             ("newstest2019-ref.urd.txt", "Urdu")], ids=["english", "persian", "urdu"])
+def test_a_translation_in_the_wrong_language_is_found_by_qa_and_kept_out_of_the_book(drafted, tmp_path, pasted, reads_as):
+    if not NTREX.is_dir():
+        pytest.fail(f"the parallel test set is missing: {NTREX}") if os.environ.get("CI") == "true" else pytest.skip(f"no {NTREX}")
+    root = tmp_path / "project"
+    shutil.copytree(drafted, root)
+    wrong = NTREX.joinpath(pasted).read_text(encoding="utf-8").splitlines()[10]
+    right = NTREX.joinpath("newstest2019-ref.fra.txt").read_text(encoding="utf-8").splitlines()[11]
+    path = root / "outputs" / "sample" / "review" / "ch01" / "fr.po"
+    po = polib.pofile(str(path))
+    entries = [e for e in po if e.msgid and not e.obsolete and len(e.msgid.split()) > 3][:2]
+    for entry, text in zip(entries, (wrong, right)):
+        entry.msgstr = text
+        entry.flags = [f for f in entry.flags if f != "fuzzy"]
+    po.save(str(path))
+    assert tarjoman(root, "review", "import", "sample", "--lang", "fr").returncode == 0  # a translator may save it
+    qa = tarjoman(root, "qa", "sample", "--lang", "fr", "--json")
+    flagged = [f for f in json.loads(qa.stdout) if f["check"] == "language"]
+    assert any(f"reads as {reads_as}" in f["message"] for f in flagged), flagged
+    books = root / "outputs" / "sample" / "epub"
+    before = fingerprint(root)
+    result = tarjoman(root, "publish", "sample", "--lang", "fr")
+    refused(result, "review")
+    assert f"reads as {reads_as}" in result.stderr and entries[0].msgid[:20] in result.stderr, result.stderr
+    assert fingerprint(root) == before and not (books / "sample.fr.epub").exists()
+    # A draft edition is made, and shows the Persian sentence where the pasted text was.
+    assert tarjoman(root, "publish", "sample", "--lang", "fr", "--draft").returncode == 0
+    with zipfile.ZipFile(books / "sample.fr.epub") as book:
+        text = "".join(book.read(name).decode("utf-8") for name in book.namelist() if name.endswith(".xhtml"))
+    assert right in text and wrong not in text
