@@ -13,6 +13,30 @@ DATA = TESTS / "data"
 REALDATA = REPO.parent / "shared" / "realdata"
 SAMPLE = REPO / "sources" / "sample.docx"
 SAMPLE_GLOSSARY = REPO / "glossaries" / "sample.csv"  # 13 approved terms for the sample
+# What a translator writes where a tiny model's draft is garbage or nothing: a sentence of the
+# file's own language (publishing refuses a translation in another language).
+FILLER = {"ar": "لم تكن هناك ترجمة لهذه الجملة بعد.", "ur": "اس جملے کا ابھی ترجمہ نہیں ہوا۔",
+          "en": "There was no translation of this sentence yet.", "fr": "Cette phrase n'avait pas encore de traduction."}
+
+
+def approve_every_sentence(root: Path, book: str, lang: str, who: str = "test") -> int:
+    """A translator's pass over a book drafted by a tiny model (random weights: its drafts are
+    in no language): every sentence approved, as FILLER, through the PO files and ``review import``."""
+    import polib
+
+    from tarjoman.project import Project
+    from tarjoman.queue import import_reviews
+
+    for path in sorted((Path(root) / "outputs" / book / "review").glob(f"*/{lang}.po")):
+        catalog = polib.pofile(str(path))
+        for entry in catalog:
+            if entry.msgid and not entry.obsolete:
+                entry.msgstr = FILLER[lang]
+                entry.flags = [f for f in entry.flags if f != "fuzzy"]
+        catalog.save(str(path))
+    result = import_reviews(Project(Path(root)), book, [lang], who=who)
+    assert not result.problems, result.problems
+    return result.applied
 
 sys.path.insert(0, str(TESTS))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polib
 import pytest
-from conftest import REALDATA, REPO, SAMPLE
+from conftest import FILLER, REALDATA, REPO, SAMPLE
 from lxml import etree
 from pg_cluster import skip_or_fail
 
@@ -28,9 +28,6 @@ HOSTILE = "Tom & Jerry <script>alert(1)</script>"
 # in another language (qa's language check), so the hostile part travels in a real sentence.
 PLANTED = {"ar": f"قال {HOSTILE} في المدينة القديمة", "ur": f"ٹام اور جیری نے {HOSTILE} شہر میں کہا",
            "en": f"{HOSTILE} said in the old town", "fr": f"{HOSTILE} dit dans la vieille ville"}
-# What a translator writes where the tiny model drafted nothing.
-FILLER = {"ar": "لم تكن هناك ترجمة لهذه الجملة بعد.", "ur": "اس جملے کا ابھی ترجمہ نہیں ہوا۔",
-          "en": "There was no translation of this sentence yet.", "fr": "Cette phrase n'avait pas encore de traduction."}
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,8 @@ import urllib.request
 
 import polib
 import pytest
-from conftest import DATA, REPO, SAMPLE
+from conftest import DATA, REPO, SAMPLE, approve_every_sentence
 
-from tarjoman.project import Project
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -67,7 +66,6 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
     from flows.extract import extract_flow
     from flows.publish import publish_flow
     from flows.review import review_flow
-    from tarjoman.queue import accept_drafts
 
     root = str(sample_root)
     extract_flow(str(sample_root / "sources" / "sample.docx"), "sample", root)
@@ -76,7 +74,7 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
     assert sum(r["counts"]["machine"] for r in reports) > 0
     status = review_flow("sample", root)
     assert {r["lang"] for r in status if r["drafted"]} == {"fr", "ur"}
-    accept_drafts(Project(sample_root), "sample", "fr", "test")
+    approve_every_sentence(sample_root, "sample", "fr")
     paths = publish_flow("sample", "fr", False, False, root)
     assert paths and paths[0].endswith("sample.fr.epub")
     again = draft_flow("sample", "fr", tiny_models["nllb"], "transformers", 1, "native", root)
@@ -85,11 +83,10 @@ def test_draft_review_publish_flows(prefect_harness, sample_root, tiny_models):
 
 def test_pipeline_waits_for_review_then_publishes(prefect_harness, sample_root, tiny_models):
     from flows.pipeline import pipeline_flow
-    from tarjoman.queue import accept_drafts
 
     first = pipeline_flow(str(sample_root / "sources" / "sample.docx"), "sample", "ar,en", tiny_models["nllb"], "transformers", 1, str(sample_root))
     assert first["published"] == [] and set(first["waiting"]) == {"ar", "en"}
-    accept_drafts(Project(sample_root), "sample", "en", "test")
+    approve_every_sentence(sample_root, "sample", "en")
     second = pipeline_flow(str(sample_root / "sources" / "sample.docx"), "sample", "ar,en", tiny_models["nllb"], "transformers", 1, str(sample_root))
     assert [p.rsplit("/", 1)[-1] for p in second["published"]] == ["sample.en.epub"]
     assert set(second["waiting"]) == {"ar"}
@@ -169,9 +166,7 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
 
             run = wait_for(paused_run, 300, "the pipeline to pause for review")
             assert pipeline.poll() is None  # still waiting, not finished
-            from tarjoman.queue import accept_drafts
-
-            accept_drafts(Project(sample_root), "sample", "fr", "Reviewer <r@example.invalid>")
+            approve_every_sentence(sample_root, "sample", "fr", "Reviewer <r@example.invalid>")
             result = subprocess.run([sys.executable, "-m", "tarjoman", "resume", str(run.id), "--approver", "Editor", "--lang", "fr"],
                                     env=env, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 import polib
 import pytest
 from conftest import DATA, SAMPLE, SAMPLE_GLOSSARY
+
+from tarjoman.engines import GenerationSettings, load_engine
 
 
 BAD_MANUSCRIPTS = {
@@ -662,3 +665,127 @@ def test_a_translation_in_the_wrong_language_is_found_by_qa_and_kept_out_of_the_
     with zipfile.ZipFile(books / "sample.fr.epub") as book:
         text = "".join(book.read(name).decode("utf-8") for name in book.namelist() if name.endswith(".xhtml"))
     assert right in text and wrong not in text
+
+
+# --- Model folders: damaged or cut-short weights, missing or damaged tokenizer files, a tokenizer
+# that belongs to another model. Each is refused through the real CLI before any draft is written.
+
+GREEDY = GenerationSettings(num_beams=1)
+NLLB_TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
+
+
+def cut_in_half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def write_bin(folder: Path) -> None:
+    """Swap model.safetensors for the same weights as pytorch_model.bin (torch's zip format),
+    as transformers wrote them before safetensors."""
+    import torch
+    from safetensors.torch import load_file
+
+    weights = folder / "model.safetensors"
+    torch.save(load_file(weights), folder / "pytorch_model.bin")
+    weights.unlink()
+
+
+def swap_tokenizer(folder: Path, other: str) -> None:
+    for name in NLLB_TOKENIZER:
+        (folder / name).unlink(missing_ok=True)
+        if (Path(other) / name).is_file():
+            shutil.copy(Path(other) / name, folder / name)
+
+
+def empty_tokenizer(folder: Path) -> None:
+    from tokenizers import Tokenizer, models
+
+    Tokenizer(models.BPE()).save(str(folder / "tokenizer.json"))  # transformers then adds the special tokens and language codes
+
+
+def damage_header(folder: Path) -> None:
+    path = folder / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    (length,) = struct.unpack("<Q", data[:8])
+    assert length > 16
+    data[8:20] = b"#not-json!!!"
+    path.write_bytes(bytes(data))
+
+
+# case: (model copied, how it is damaged, the file the message must name, relative to the copy)
+CASES = {
+    "safetensors-bad-header": ("nllb", damage_header, "model.safetensors"),
+    "safetensors-truncated": ("nllb", lambda f: cut_in_half(f / "model.safetensors"), "model.safetensors"),
+    "bin-truncated": ("nllb", lambda f: (write_bin(f), cut_in_half(f / "pytorch_model.bin")), "pytorch_model.bin"),
+    "no-weights": ("nllb", lambda f: (f / "model.safetensors").unlink(), ""),
+    "no-tokenizer-files": ("nllb", lambda f: [(f / n).unlink() for n in NLLB_TOKENIZER], ""),
+    "tokenizer-json-corrupt": ("nllb", lambda f: cut_in_half(f / "tokenizer.json"), "tokenizer.json"),
+    "spm-model-truncated": ("nllb", lambda f: cut_in_half(f / "sentencepiece.bpe.model"), "sentencepiece.bpe.model"),
+    "tokenizer-of-another-model": ("nllb", "mbart50", "tokenizer.json"),  # fewer tokens than the model's embeddings
+    "tokenizer-of-a-larger-model": ("mbart50", "nllb", "tokenizer.json"),  # token IDs past the embeddings
+    "tokenizer-empty": ("nllb", empty_tokenizer, "tokenizer.json"),
+    "marian-spm-truncated": ("marian", lambda f: cut_in_half(f / "fa-en" / "source.spm"), "fa-en/source.spm"),
+}
+# What the line must say besides the file: the next step, or the files looked for.
+WORDS = {"no-weights": "model.safetensors", "no-tokenizer-files": "tokenizer.json"}
+CT2_CASES = ["safetensors-truncated", "no-tokenizer-files", "tokenizer-of-another-model"]
+
+
+@pytest.fixture
+def bad_model(tiny_models, tmp_path, request):
+    """A copy of a tiny model, damaged as the case says; returns (folder, the file to name)."""
+    base, damage, name = CASES[request.param]
+    folder = tmp_path / request.param
+    shutil.copytree(tiny_models[base], folder)
+    if isinstance(damage, str):
+        swap_tokenizer(folder, tiny_models[damage])
+    else:
+        damage(folder)
+    return folder, folder / name if name else folder
+
+
+BACKEND_CASES = [pytest.param(case, "transformers", id=case) for case in CASES] + [
+    pytest.param(case, "ctranslate2", id=f"{case}-ctranslate2") for case in CT2_CASES
+]
+
+
+@pytest.mark.parametrize(("bad_model", "backend"), BACKEND_CASES, indirect=["bad_model"])
+def test_bad_model_folders_are_refused_and_change_nothing(drafted, bad_model, backend):
+    folder, named = bad_model
+    before = fingerprint(drafted)
+    result = tarjoman(drafted, "draft", "sample", "--lang", "fr", "--model", str(folder), "--backend", backend)
+    refused(result, str(named))
+    case = folder.name
+    assert WORDS.get(case, "model") in result.stderr
+    if "tokenizer-of" in case or case == "tokenizer-empty":
+        assert "not this model's tokenizer" in result.stderr
+    assert fingerprint(drafted) == before
+
+
+@pytest.mark.parametrize("variant", ["safetensors", "pytorch-model-bin", "tokenizer-json-only", "sentencepiece-only"])
+def test_sound_model_folders_still_translate(tiny_models, tmp_path, variant):
+    folder = tmp_path / variant
+    shutil.copytree(tiny_models["nllb"], folder)
+    if variant == "pytorch-model-bin":
+        write_bin(folder)
+    elif variant == "tokenizer-json-only":  # as tarjoman.adapt saves a model
+        (folder / "sentencepiece.bpe.model").unlink()
+    elif variant == "sentencepiece-only":  # transformers builds tokenizer.json from the .model
+        (folder / "tokenizer.json").unlink()
+    engine = load_engine(str(folder), settings=GREEDY)
+    assert engine.info.family == "nllb"
+    out = engine.translate(["سلام، حال شما چطور است؟"], "fa", "fr")
+    assert len(out) == 1 and isinstance(out[0], str)
+
+
+def test_a_damaged_conversion_in_the_cache_is_converted_again(tiny_models, tmp_path):
+    folder = tmp_path / "nllb-converted"
+    shutil.copytree(tiny_models["nllb"], folder)
+    model_bin = load_engine(str(folder), backend="ctranslate2", settings=GREEDY).folder / "model.bin"
+    size = model_bin.stat().st_size
+    cut_in_half(model_bin)
+    script = "import sys; from tarjoman.engines import load_engine; print(load_engine(sys.argv[1], backend='ctranslate2').translate(['سلام'], 'fa', 'fr'))"
+    result = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("[")
+    assert model_bin.stat().st_size == size  # converted again, in place

@@ -126,3 +126,10 @@ def check_family_languages(info: ModelInfo, vocabulary: set[str] | None) -> None
 def local_folder(model: str) -> Path | None:
     path = Path(model).expanduser()
     return path if path.exists() or model.startswith((".", "/", "~")) else None
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of a library's message (torch's run to a dozen lines), for a one-line error."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0].strip() if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

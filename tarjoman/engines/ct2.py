@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import EngineError
 from ..languages import language
-from .base import Engine, GenerationSettings, cpu_threads, language_code
+from .base import Engine, GenerationSettings, cpu_threads, language_code, one_line
 from .hf import inspect_model, length_sorted_batches, load_tokenizer
 
 _TRANSLATORS: dict[tuple[str, str, str], object] = {}
@@ -25,6 +25,16 @@ _LOCK = threading.Lock()
 
 def cache_root() -> Path:
     return Path(os.environ.get("TARJOMAN_CACHE", Path.home() / ".cache" / "tarjoman"))
+
+
+def _discard(folder: Path) -> None:
+    """Move a damaged conversion aside (a process still reading it keeps its files) and delete it."""
+    aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".damaged-"))
+    try:
+        os.replace(folder, aside / "model")
+    except OSError:
+        pass  # already gone: another process discarded it
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 class CTranslate2Engine(Engine):
@@ -42,6 +52,7 @@ class CTranslate2Engine(Engine):
         self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         self.folder = self._converted()
+        self._translator()  # a damaged conversion in the cache is found (and redone) now, before any draft
 
     @property
     def signature(self) -> dict:
@@ -58,24 +69,44 @@ class CTranslate2Engine(Engine):
         scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
         try:
             TransformersConverter(self.info.path, load_as_float16=False).convert(str(scratch / "model"), quantization=self.compute_type, force=True)
-            os.replace(scratch / "model", target)
+            try:
+                os.replace(scratch / "model", target)
+            except OSError:
+                if not (target / "model.bin").is_file():  # else another process converted it first
+                    raise
         except Exception as exc:
-            raise EngineError(f"cannot be converted for CTranslate2 ({type(exc).__name__}: {exc})", path=self.info.source) from exc
+            raise EngineError(f"cannot be converted for CTranslate2 ({type(exc).__name__}: {one_line(exc)})", path=self.info.source) from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return target
 
     def _translator(self):
-        import ctranslate2
-
+        """The loaded CTranslate2 model. One that cannot be loaded from the cache (cut short, a file
+        missing) is converted again once; if that cannot be loaded either, it is reported."""
         key = (str(self.folder), self.device, self.compute_type)
         with _LOCK:
             if key not in _TRANSLATORS:
-                _TRANSLATORS[key] = ctranslate2.Translator(
-                    str(self.folder), device=self.device, compute_type=self.compute_type,
-                    intra_threads=cpu_threads() if self.device == "cpu" else 0,
-                )
+                try:
+                    _TRANSLATORS[key] = self._load_translator()
+                except (RuntimeError, ValueError, OSError):
+                    _discard(self.folder)
+                    self.folder = self._converted()
+                    try:
+                        _TRANSLATORS[key] = self._load_translator()
+                    except (RuntimeError, ValueError, OSError) as exc:
+                        raise EngineError(
+                            f"the model converted for CTranslate2 cannot be loaded, even converted again ({one_line(exc)}); use --backend transformers",
+                            path=self.folder / "model.bin",
+                        ) from exc
             return _TRANSLATORS[key]
+
+    def _load_translator(self):
+        import ctranslate2
+
+        return ctranslate2.Translator(
+            str(self.folder), device=self.device, compute_type=self.compute_type,
+            intra_threads=cpu_threads() if self.device == "cpu" else 0,
+        )
 
     def count_tokens(self, text: str, source: str) -> int:
         tokenizer = load_tokenizer(self.info.path)

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import threading
+import zipfile
 from pathlib import Path
 
 from ..errors import EngineError
 from ..languages import language
-from .base import Engine, GenerationSettings, ModelInfo, check_family_languages, cpu_threads, language_code, local_folder
+from .base import Engine, GenerationSettings, ModelInfo, check_family_languages, cpu_threads, language_code, local_folder, one_line
 
 SEQ2SEQ_TYPES = {"m2m_100": "m2m100", "mbart": "mbart50", "marian": "marian"}
+
+# The files a model type's tokenizer is read from: one of these sets must be in the folder, or
+# transformers quietly builds a default tokenizer of special tokens whose drafts are garbage.
+TOKENIZER_FILES = {
+    "m2m_100": (("tokenizer.json",), ("sentencepiece.bpe.model",)),  # NLLB; M2M100 reads vocab.json beside its .model
+    "mbart": (("tokenizer.json",), ("sentencepiece.bpe.model",)),
+    "marian": (("vocab.json", "source.spm", "target.spm"),),
+}
+JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "generation_config.json")
+SENTENCEPIECE_FILES = ("sentencepiece.bpe.model", "source.spm", "target.spm")
+# Where transformers looks for weights, in its order of preference.
+WEIGHTS_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+# Embedding rows no token uses: NLLB-200 has 256206 rows for its 256204 tokens, M2M100 128112 for
+# 128104, and fine-tuned models are often padded to a multiple of 64 or 128.
+SPARE_EMBEDDINGS = 128
+DAMAGED = "download or copy the model again"
 
 # Loaded once per process: (path, device) → model, path → tokenizer.
 _MODELS: dict[tuple[str, str], object] = {}
@@ -46,9 +64,137 @@ def load_tokenizer(path: str):
 
             try:
                 _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
-            except (OSError, ValueError, TypeError, KeyError) as exc:
-                raise EngineError(f"has no usable tokenizer ({exc})", path=path) from exc
+            except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:  # RuntimeError: sentencepiece
+                raise EngineError(f"has no usable tokenizer ({one_line(exc)})", path=path) from exc
         return _TOKENIZERS[path]
+
+
+# --- checking a model folder before anything is loaded ------------------------
+
+
+def check_model_folder(folder: Path, model_type: str) -> None:
+    """Refuse a folder whose tokenizer or weights files are missing, damaged or cut short.
+
+    Cheap: JSON files are parsed, sentencepiece models opened, and of the weights only the
+    safetensors header or the zip directory of a ``.bin`` is read."""
+    groups = TOKENIZER_FILES[model_type]
+    if not any(all((folder / name).is_file() for name in group) for group in groups):
+        wanted = " or ".join(" + ".join(group) for group in groups)
+        raise EngineError(f"has no tokenizer files ({wanted}); copy the tokenizer files that came with the model into it", path=folder)
+    for name in JSON_FILES:
+        if (folder / name).is_file():
+            _read_json(folder / name)
+    for name in SENTENCEPIECE_FILES:
+        if (folder / name).is_file():
+            _check_sentencepiece(folder / name)
+    for path in weights_files(folder):
+        if path.suffix == ".safetensors":
+            _check_safetensors(path)
+        else:
+            _check_torch_file(path)
+
+
+def tokenizer_file(folder: Path, model_type: str) -> Path:
+    """The file that gives the tokenizer its token IDs (named when the tokenizer does not fit the model)."""
+    for group in TOKENIZER_FILES[model_type]:
+        if all((folder / name).is_file() for name in group):
+            return folder / group[0]
+    return folder
+
+
+def weights_files(folder: Path) -> list[Path]:
+    """The weights files transformers will read: one file, or the shards an index lists."""
+    for name in WEIGHTS_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        if not name.endswith(".index.json"):
+            return [path]
+        shards = _read_json(path).get("weight_map")
+        names = sorted(set(shards.values())) if isinstance(shards, dict) else []
+        if not names or not all(isinstance(n, str) and n and Path(n).name == n for n in names):
+            raise EngineError(f"the index of the model's weights is damaged (no plain shard file names); {DAMAGED}", path=path)
+        missing = [n for n in names if not (folder / n).is_file()]
+        if missing:
+            raise EngineError(f"the weights shard {missing[0]} it lists is missing; {DAMAGED}", path=path)
+        return [folder / n for n in names]
+    raise EngineError(f"has no weights ({' or '.join(WEIGHTS_FILES[::2])}); {DAMAGED}", path=folder)
+
+
+def _weights_named(path: str) -> str:
+    """What to name when loading the weights fails: the one weights file, else the folder or hub ID."""
+    folder = local_folder(path)
+    if folder is None or not folder.is_dir():
+        return path
+    try:
+        files = weights_files(folder)
+    except EngineError:
+        return path
+    return str(files[0]) if len(files) == 1 else path
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+        raise EngineError(f"is damaged or cut short (not JSON: {one_line(exc)}); {DAMAGED}", path=path) from exc
+    except OSError as exc:
+        raise EngineError(f"cannot be read ({one_line(exc)})", path=path) from exc
+    if not isinstance(data, dict):
+        raise EngineError(f"is damaged (a JSON {type(data).__name__}, not an object); {DAMAGED}", path=path)
+    return data
+
+
+def _check_sentencepiece(path: Path) -> None:
+    import sentencepiece
+
+    try:
+        sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (RuntimeError, OSError) as exc:  # its message repeats the path: say it once
+        raise EngineError(f"the sentencepiece model is damaged or cut short (it cannot be parsed); {DAMAGED}", path=path) from exc
+
+
+def _check_safetensors(path: Path) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    try:  # reads the header and checks that its tensors cover the file exactly
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as exc:
+        raise EngineError(f"the model's weights are damaged or cut short ({one_line(exc)}); {DAMAGED}", path=path) from exc
+
+
+def _check_torch_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head[:1] == b"\x80":
+        return  # torch's pre-1.6 pickle format: only loading it tells
+    try:
+        if head != b"PK":
+            raise zipfile.BadZipFile("neither a zip archive nor a pickle")
+        zipfile.ZipFile(path).close()  # reads the directory at the end, which a cut file lacks
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise EngineError(f"the model's weights are damaged or cut short ({one_line(exc)}); {DAMAGED}", path=path) from exc
+
+
+def check_tokenizer_fits(tokenizer, vocabulary: dict[str, int], config: dict, where: str | Path) -> None:
+    """Refuse a tokenizer that is not the model's own: more tokens than the model has embeddings,
+    far fewer (a default or another model's), or other padding and end-of-sentence IDs."""
+    size = max(len(tokenizer), max(vocabulary.values(), default=-1) + 1)
+    rows = config.get("vocab_size")
+    problem = ""
+    if isinstance(rows, int) and size > rows:
+        problem = f"it has {size} tokens, more than the {rows} the model has embeddings for (config.json's vocab_size)"
+    elif isinstance(rows, int) and size < rows - SPARE_EMBEDDINGS:
+        problem = f"it has {size} tokens but the model has {rows} (config.json's vocab_size)"
+    else:
+        for name in ("pad_token_id", "eos_token_id"):
+            want, have = config.get(name), getattr(tokenizer, name, None)
+            if isinstance(want, int) and have is not None and have != want:
+                problem = f"its {name} is {have} and the model's {want} (config.json)"
+                break
+    if problem:
+        raise EngineError(f"is not this model's tokenizer: {problem}; copy the tokenizer files that came with the model", path=where)
 
 
 def inspect_model(model: str) -> ModelInfo:
@@ -63,7 +209,11 @@ def inspect_model(model: str) -> ModelInfo:
         try:
             config = json.loads(config_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise EngineError(f"config.json cannot be read ({exc})", path=model) from exc
+            raise EngineError(f"config.json cannot be read ({one_line(exc)})", path=model) from exc
+        if not isinstance(config, dict):
+            raise EngineError("config.json cannot be read (not a JSON object)", path=model)
+        model_type = _seq2seq_type(config, model)
+        check_model_folder(folder, model_type)  # before the tokenizer or the weights are loaded
         path, revision = str(folder), _folder_revision(folder)
     else:
         from transformers import AutoConfig
@@ -71,21 +221,28 @@ def inspect_model(model: str) -> ModelInfo:
         try:
             loaded = AutoConfig.from_pretrained(model)
         except (OSError, ValueError) as exc:
-            raise EngineError(f"cannot be found locally or on the Hugging Face hub ({exc})", path=model) from exc
+            raise EngineError(f"cannot be found locally or on the Hugging Face hub ({one_line(exc)})", path=model) from exc
         config, path, revision = loaded.to_dict(), model, getattr(loaded, "_commit_hash", None) or "unknown"
+        model_type = _seq2seq_type(config, model)
+    tokenizer = load_tokenizer(path)
+    vocabulary = tokenizer.get_vocab()
+    check_tokenizer_fits(tokenizer, vocabulary, config, tokenizer_file(folder, model_type) if folder else model)
+    family = SEQ2SEQ_TYPES[model_type]
+    if family == "m2m100" and "Nllb" in type(tokenizer).__name__:
+        family = "nllb"
+    info = ModelInfo(source=model, path=path, family=family, model_type=model_type, revision=revision)
+    check_family_languages(info, set(vocabulary))
+    return info
+
+
+def _seq2seq_type(config: dict, model: str) -> str:
     model_type = config.get("model_type", "")
     if model_type not in SEQ2SEQ_TYPES or not config.get("is_encoder_decoder", True):
         raise EngineError(
             f"is a {model_type or 'unknown'} model, not a seq2seq translation model (NLLB, M2M100, mBART-50 or Marian)",
             path=model,
         )
-    tokenizer = load_tokenizer(path)
-    family = SEQ2SEQ_TYPES[model_type]
-    if family == "m2m100" and "Nllb" in type(tokenizer).__name__:
-        family = "nllb"
-    info = ModelInfo(source=model, path=path, family=family, model_type=model_type, revision=revision)
-    check_family_languages(info, set(tokenizer.get_vocab()))
-    return info
+    return model_type
 
 
 def marian_pairs(model: str) -> str | None:
@@ -99,6 +256,13 @@ def marian_pairs(model: str) -> str | None:
     return None
 
 
+def _local_pairs(template: str) -> list[Path]:
+    folder = local_folder(template.split("{")[0])
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and "-" in p.name and (p / "config.json").is_file())
+
+
 class TransformersEngine(Engine):
     backend = "transformers"
 
@@ -110,6 +274,8 @@ class TransformersEngine(Engine):
         settings = settings or GenerationSettings()
         self.template = marian_pairs(model)
         if self.template:
+            for pair in _local_pairs(self.template):
+                inspect_model(str(pair))  # a damaged pair is refused now, not halfway through a book
             info = ModelInfo(source=model, path=self.template, family="marian", model_type="marian", revision=self._template_revision())
         else:
             info = inspect_model(model)
@@ -152,10 +318,12 @@ class TransformersEngine(Engine):
                 from transformers import AutoModelForSeq2SeqLM
 
                 dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+                from safetensors import SafetensorError
+
                 try:
                     model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=dtype)
-                except (OSError, ValueError) as exc:
-                    raise EngineError(f"cannot be loaded as a translation model ({exc})", path=path) from exc
+                except (OSError, ValueError, RuntimeError, EOFError, SafetensorError, pickle.UnpicklingError) as exc:
+                    raise EngineError(f"cannot be loaded as a translation model ({one_line(exc)}); {DAMAGED}", path=_weights_named(path)) from exc
                 model.to(self.device).eval()
                 _MODELS[key] = model
             return _MODELS[key]
