@@ -114,5 +114,5 @@ def os_error_message(exc: OSError) -> str:
         if (twin := _TEMPORARY_NAME.fullmatch(path.name)) is not None:
             path = path.with_name(twin.group(1))
     advice = _OS_ADVICE.get(exc.errno, exc.strerror or str(exc))
-    advice = advice.format(folder=path.parent if path is not None else "the project folder")
+    advice = advice.format(folder=(path if path.is_dir() else path.parent) if path is not None else "the project folder")
     return f"{path}: {advice}" if path is not None else f"the system refused: {advice}"

@@ -789,3 +789,30 @@ def test_a_damaged_conversion_in_the_cache_is_converted_again(tiny_models, tmp_p
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert result.stdout.startswith("[")
     assert model_bin.stat().st_size == size  # converted again, in place
+
+
+@pytest.mark.parametrize("args", [["review", "export", "sample", "--lang", "fr"], ["qa", "sample", "--lang", "fr"],
+                                  ["glossary", "approve", "sample", "اهواز", "--en", "Ahvaz", "--ar", "الأهواز", "--fr", "Ahvaz", "--ur", "اہواز"]],
+                         ids=["review-export", "qa", "glossary-approve"])
+def test_a_project_this_user_may_not_write_is_one_line_and_changes_nothing(reviewed, args):
+    """The project belongs to root; the command runs as ``nobody`` (root's own writes are never refused)."""
+    import tempfile
+
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*nobody, sys.executable, "-c", "import tarjoman.cli"], capture_output=True, text=True) if os.geteuid() == 0 and shutil.which("setpriv") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("needs root, setpriv, and this Python readable by nobody: " + (probe.stderr.strip()[-200:] if probe else "not root"))
+    place = Path(tempfile.mkdtemp(prefix="tarjoman-theirs-"))
+    try:
+        root = place / "project"
+        shutil.copytree(reviewed, root)
+        for path in [place, *root.rglob("*"), root]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # readable by everyone, writable by root alone
+        before = fingerprint(root), store_state(root)
+        result = subprocess.run([*nobody, sys.executable, "-m", "tarjoman", "--root", str(root), *args], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "HOME": str(place), "TARJOMAN_LOG_DIR": str(place / "logs")})
+        refused(result, str(root))
+        assert "permission" in result.stderr or "not allowed" in result.stderr or "read-only" in result.stderr, result.stderr
+        assert (fingerprint(root), store_state(root)) == before
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
