@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, SAMPLE_GLOSSARY, TESTS
+from conftest import SAMPLE, SAMPLE_GLOSSARY, TESTS, approve_every_sentence
 from lxml import etree
 
 from tarjoman.manuscript import load_manuscript
@@ -122,9 +122,7 @@ def backend(request, monkeypatch):
 
 @pytest.fixture
 def approved_book(backend, tmp_path, tiny_models):
-    """The sample extracted, drafted into French and English (with the drafter's two beam sizes), every French draft approved."""
-    from tarjoman.queue import accept_drafts
-
+    """The sample extracted, drafted into French and English (with the drafter's two beam sizes), every French sentence approved."""
     root = tmp_path / "project"
     for name in ("sources", "glossaries"):
         (root / name).mkdir(parents=True)
@@ -135,7 +133,7 @@ def approved_book(backend, tmp_path, tiny_models):
     for langs, beams in ((",".join(LANGS), "1"), ("en", "2")):  # the drafter's drafts, made once: its runs stay short
         result = tarjoman(root, "draft", BOOK, "--lang", langs, "--model", tiny_models["nllb"], "--beams", beams)
         assert result.returncode == 0, result.stderr
-    assert accept_drafts(Project(root), BOOK, "fr", "setup") > 0
+    assert approve_every_sentence(root, BOOK, "fr", "setup") > 0  # the tiny model's drafts are in no language
     return root
 
 
