@@ -2,9 +2,12 @@
 SQLite and PostgreSQL, exact and fuzzy lookups in it against a scan of every key, and the
 manuscript-revision merge's pairing of edited sentences against the all-pairs loop it replaced.
 
-    .venv/bin/python benchmarks/tm.py [--segments 1000000] [--queries 300] [--rounds 3] [--quick] [--no-postgres]
+    .venv/bin/python benchmarks/tm.py [--segments 1000000] [--queries 300] [--rounds 3] [--quick] [--no-postgres] [--keep DIR]
 
 ``--quick``: 20,000 segments, 50 queries, the bundled sources/sample.docx for the revision part.
+``--keep DIR``: the SQLite store is built as DIR/tm-memory.sqlite and left there; a later run
+that finds it there with the same segments (count, first and last keys) uses it without building
+(the build line then says so), so lookups can be measured again in seconds rather than minutes.
 
 The memory is real Persian prose: ../shared/realdata/text/** (the Safarnama and 13 essays; YAML
 front matter, HTML tags, links and emphasis stripped from the Markdown) and the sentences of the
@@ -284,6 +287,38 @@ def build(url: str, memory: Memory) -> dict[str, float]:
     return found
 
 
+def kept_store(path: Path, memory: Memory) -> bool:
+    """Whether ``path`` is a store this memory built: the same number of segments, the same first and last keys."""
+    import sqlite3
+
+    if not path.exists():
+        return False
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        count, first, last = connection.execute(
+            "SELECT count(*), (SELECT tm_key FROM segments ORDER BY id LIMIT 1), (SELECT tm_key FROM segments ORDER BY id DESC LIMIT 1) "
+            "FROM segments").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return count == len(memory.keys) and (first, last) == (memory.keys[0], memory.keys[-1])
+
+
+def build_kept(path: Path, memory: Memory) -> dict[str, float]:
+    """:func:`build` into ``path``, by way of a file beside it: an interrupted build leaves no store that looks whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.with_name(path.name + ".building")
+    for end in ("", "-wal", "-shm"):
+        path.with_name(path.name + end).unlink(missing_ok=True)
+        building.with_name(building.name + end).unlink(missing_ok=True)
+    found = build(f"sqlite:///{building}", memory)
+    if any(building.with_name(building.name + end).exists() for end in ("-wal", "-shm")):
+        raise RuntimeError(f"{building} kept its WAL after closing; not keeping it")
+    building.replace(path)
+    return found
+
+
 # --- lookups ------------------------------------------------------------------------------------
 
 
@@ -382,7 +417,7 @@ def recall(results: list[tuple[list, list]]) -> dict:
             "by_segment": by_segment / max(1, slots), "index_only": extra}
 
 
-# --- where SQLite's fuzzy time goes -------------------------------------------------------------
+# --- the revision merge ------------------------------------------------------------------------
 
 
 def _old_take_over(gone: list, taken: set[int], unit, chapter_of: dict[int, str]):
@@ -586,6 +621,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the revision merge (default 3)")
     parser.add_argument("--quick", action="store_true", help="a small memory, few queries, the bundled sample for the merge")
     parser.add_argument("--no-postgres", dest="postgres", action="store_false", help="SQLite only")
+    parser.add_argument("--keep", type=Path, metavar="DIR", default=None,
+                        help="keep the SQLite store in DIR, and use the one there if it holds the same segments")
     args = parser.parse_args()
     n = args.segments or (20_000 if args.quick else 1_000_000)
     count = args.queries or (50 if args.quick else 300)
@@ -596,17 +633,22 @@ def main() -> None:
         queries = make_queries(memory, count)
         print(f"memory: {n:,} segments from {memory.pool:,} real sentences ({len(memory.held_out)} more held out), "
               f"{BOOKS} books × {CHAPTERS} chapters, {memory.per_chapter} per chapter; keying {keying:.1f} s, not in the build")
-        urls = {"sqlite": f"sqlite:///{tmp / 'memory.sqlite'}"}
+        sqlite_file = args.keep / "tm-memory.sqlite" if args.keep else tmp / "memory.sqlite"
+        urls = {"sqlite": f"sqlite:///{sqlite_file}"}
         cluster, pg_url = start_postgres() if args.postgres else (None, None)
         if pg_url:
             urls["postgresql"] = pg_url
         try:
             results = {}
             for name, url in urls.items():
-                built = build(url, memory)
-                extra = f", then VACUUM ANALYZE {built['analyze']:.1f} s" if "analyze" in built else ""
-                size = f", file {(tmp / 'memory.sqlite').stat().st_size / 2**20:,.0f} MiB" if name == "sqlite" else ""
-                print(f"build, {name}: {built['insert']:.1f} s for {2 * n:,} rows ({2 * n / built['insert']:,.0f} rows/s){extra}{size}")
+                if name == "sqlite" and args.keep and kept_store(sqlite_file, memory):
+                    print(f"build, sqlite: none, the kept {sqlite_file} holds these {n:,} segments, "
+                          f"file {sqlite_file.stat().st_size / 2**20:,.0f} MiB")
+                else:
+                    built = build_kept(sqlite_file, memory) if name == "sqlite" and args.keep else build(url, memory)
+                    extra = f", then VACUUM ANALYZE {built['analyze']:.1f} s" if "analyze" in built else ""
+                    size = f", file {sqlite_file.stat().st_size / 2**20:,.0f} MiB" if name == "sqlite" else ""
+                    print(f"build, {name}: {built['insert']:.1f} s for {2 * n:,} rows ({2 * n / built['insert']:,.0f} rows/s){extra}{size}")
                 sys.stdout.flush()
                 results[name] = lookups(url, queries)
                 report_lookups(name, results[name], count)

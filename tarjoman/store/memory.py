@@ -7,30 +7,28 @@ source is found by its key (:func:`tarjoman.memory.tm_key`):
 - *exact*: the same key hash (``segments.tm_hash``, ``tm_units.tm_hash``: b-tree indexes); a
   match is *in context* when the sentences before and after it are the same too;
 - *fuzzy*: candidates from a trigram index of the keys — SQLite's FTS5 ``trigram`` tables:
-  the keys holding most of the query's rarest trigrams (by the ``fts5vocab`` document counts),
-  counted from their postings; PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then
-  each candidate scored by :func:`tarjoman.memory.score`. No query compares a sentence with
-  every stored one;
+  the keys holding all but two of the query's five rarest words, each word stood for by its
+  rarest trigram (how rare, estimated from its first postings), asked as FTS5 ``AND`` queries;
+  PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then each candidate scored by
+  :func:`tarjoman.memory.score`. No query compares a sentence with every stored one;
 - *concordance*: a piece of text in the sources (the same trigram indexes) or the translations.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
+from itertools import combinations
 from typing import Iterable, Iterator
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..memory import FUZZY_THRESHOLD, diff_text, score, tm_key, trigrams
 from .models import Book, Chapter, MemoryUnit, Segment, Translation
-
-RAREST = 12  # at most this many of the query's trigrams are asked of the FTS5 index …
-FEWEST = 4  # … at least this many, and more only while their postings stay under
-POSTINGS = 6000  # this many (the work of one lookup: a trigram every stored key holds is no help)
-CANDIDATES = 60  # candidates scored per index
-
 
 @dataclass(frozen=True)
 class Match:
@@ -132,34 +130,124 @@ def remembered(session: Session, book: Book, lang: str, *, chapters: set[str] | 
 
 
 # --- fuzzy matches ---------------------------------------------------------------
+#
+# On SQLite the candidates come from FTS5 queries that the index answers by itself, in C: each
+# an AND of a few trigrams, which FTS5 intersects by skipping through their postings, so that
+# its cost follows the rarest of them. Nothing reads every posting of a trigram that thousands
+# of keys hold (the ``fts5vocab`` tables do: at a million keys that alone took 100–500 ms a
+# lookup), and no candidate is fetched before the index has narrowed them to a few hundred.
+
+# SQLite's candidates are the keys holding all but LEFT_OUT of the query's WORDS rarest words
+# (at least two of them), a word stood for by its rarest trigram: one FTS5 question per subset.
+WORDS = 5
+LEFT_OUT = 2  # 1 for a sentence of common words, whose questions would read more than COSTLY
+COSTLY = 100_000  # postings of their rarest trigrams
+COMMON = 0.2  # a word this share of the keys hold narrows a question little and slows it: left out of it
+SAMPLE = 32  # postings read of each trigram of the query, to estimate how many keys hold it
+PER_QUESTION = 400  # keys read per question, at most
+FTS_CANDIDATES = 300  # candidates scored per index on SQLite: those answering most questions
+CANDIDATES = 60  # on PostgreSQL: the most similar by pg_trgm's measure
 
 
-def _rarest(session: Session, fts: str, key: str, counts: dict) -> list[str]:
-    """The key's trigrams that fewest stored keys hold (at least one does), rarest first (see
-    :data:`RAREST`). ``counts`` keeps the index's document counts between the lookups of one batch."""
-    grams = sorted(trigrams(key))
-    needed = [g for g in grams if (fts, g) not in counts]
-    if needed:
-        found = dict(session.execute(text(f"SELECT term, doc FROM {fts}_vocab WHERE term IN :grams").bindparams(
-            bindparam("grams", expanding=True)), {"grams": needed}).all())
-        counts.update({(fts, g): found.get(g, 0) for g in needed})
-    chosen, postings = [], 0
-    for gram in sorted((g for g in grams if counts[(fts, g)]), key=lambda g: (counts[(fts, g)], g)):
-        if len(chosen) == RAREST or (len(chosen) >= FEWEST and postings + counts[(fts, gram)] > POSTINGS):
-            break
-        chosen.append(gram)
-        postings += counts[(fts, gram)]
-    return chosen
+def _phrase(gram: str) -> str:
+    return '"' + gram.replace('"', '""') + '"'
 
 
-# The keys holding most of the rarest trigrams, counted from the index's postings (its
-# ``instance`` vocabulary), of those in the memory: with an approved translation, or imported.
+def _words(key: str) -> list[set[str]]:
+    """The trigrams of each distinct word of a key: a word of four letters or more, its own; a
+    shorter one, those of it with the spaces either side that the key holds."""
+    grams = trigrams(key)
+    return [found for word in sorted(set(key.split(" ")))
+            if (found := trigrams(word) if len(word) >= 4 else {g for g in trigrams(f" {word} ") if g in grams})]
+
+
+def _estimates(session: Session, fts: str, table: str, grams: list[str], counts: dict) -> dict[str, float]:
+    """About how many keys hold each trigram: FTS5 hands out a trigram's keys in rowid order, so
+    the rowid of its :data:`SAMPLE`-th tells how densely they lie (all of them, for a rarer one).
+    ``counts`` keeps the estimates between the lookups of one batch, :data:`_COMMON` those of
+    common trigrams between all the process's lookups."""
+    connection = session.connection()  # SQLite's own SQL, as it is: these statements are long and asked often
+    if (fts, None) not in counts:
+        counts[(fts, None)] = connection.exec_driver_sql(f"SELECT max(rowid) FROM {table}").scalar() or 0
+    last = counts[(fts, None)]
+    known = _common(session, fts, last)
+    counts.update({(fts, g): known[g] for g in grams if (fts, g) not in counts and g in known})
+    for chunk in _chunks([g for g in grams if (fts, g) not in counts], 200):
+        for i, held, nth in connection.exec_driver_sql(_sample(fts, len(chunk)), tuple(_phrase(g) for g in chunk)):
+            counts[(fts, chunk[i])] = held if held < SAMPLE else SAMPLE * last / nth
+            if held == SAMPLE:
+                known[chunk[i]] = counts[(fts, chunk[i])]
+    return {g: counts[(fts, g)] for g in grams}
+
+
+# (database, index) → the estimates of its common trigrams, kept by the process: how common a
+# common trigram is changes slowly, and every lookup would sample the same few hundred again. A
+# rare one is sampled anew each time: that is cheap, and the sentence approved a moment ago may
+# hold it.
+_COMMON: dict[tuple[str, str], dict] = {}
+
+
+def _common(session: Session, fts: str, keys: int) -> dict:
+    """The process's estimates for this index, forgotten once it holds a tenth more keys (or fewer)."""
+    place = (session.get_bind().url.render_as_string(), fts)
+    known = _COMMON.get(place)
+    if known is None or not known[None] <= keys <= 1.1 * known[None] or len(known) > 100_000:
+        if len(_COMMON) >= 32:
+            _COMMON.clear()
+        known = _COMMON[place] = {None: keys}
+    return known
+
+
+@lru_cache(maxsize=256)
+def _sample(fts: str, size: int) -> str:
+    return " UNION ALL ".join(f"SELECT {i}, count(*), max(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH ? LIMIT {SAMPLE})"
+                              for i in range(size))
+
+
+def _lengths(key: str, threshold: int) -> tuple[bytes, bytes]:
+    """The shortest and longest key that can score ``threshold`` against ``key``, in the form of
+    FTS5's ``docsize`` table: a key's number of trigrams as a varint, whose bytes compare as the
+    numbers do. An Indel similarity is at most 2·shorter/(both lengths), so a much shorter or
+    longer key cannot reach it, however many trigrams it shares."""
+    least = max(0.0, (threshold - 0.5) / 100)  # score() rounds to whole percent
+    ratio = least / (2 - least)
+    shortest = max(0, math.floor(ratio * len(key)) - 2)
+    longest = min(16383, math.ceil(len(key) / ratio) - 2) if ratio else 16383  # two-byte varints at most
+    return _varint(shortest), _varint(longest)
+
+
+def _varint(number: int) -> bytes:
+    """SQLite's varint of a number under 16384: seven bits a byte, high bit set on all but the last."""
+    return bytes([0x80 | number >> 7, number & 0x7F]) if number >= 0x80 else bytes([number])
+
+
+def _questions(words: list[set[str]], estimates: dict[str, float], keys: int) -> Counter:
+    """The FTS5 queries to ask, each with the number of subsets of the rarest words it stands for
+    (a common word left out, two subsets may ask the same)."""
+    proxies = sorted({min(held, key=lambda g: (estimates[g], g)) for grams in words if (held := [g for g in grams if estimates[g]])},
+                     key=lambda g: (estimates[g], g))[:WORDS]
+    size = max(2, len(proxies) - LEFT_OUT) if len(proxies) > 2 else 1
+    subsets = _narrowed(proxies, size, estimates, keys)
+    if len(proxies) > 3 and sum(estimates[subset[0]] for subset in subsets) > COSTLY:
+        subsets = _narrowed(proxies, size + 1, estimates, keys)
+    return Counter(" AND ".join(_phrase(g) for g in subset) for subset in subsets)
+
+
+def _narrowed(proxies: list[str], size: int, estimates: dict[str, float], keys: int) -> list[tuple[str, ...]]:
+    """The subsets of ``size`` proxies (rarest first), each without its common ones."""
+    return [tuple(g for g in subset if estimates[g] < COMMON * keys) or subset[:1] for subset in combinations(proxies, size)]
+
+
+# (row id, key) of the keys of a possible length answering most questions, of the store's or the
+# imported units' (of ``lang``; whether a segment has an approved translation is asked of the few
+# that score well: asking it of every candidate costs more than scoring them all).
 _SQLITE_CANDIDATES = {
-    "store": ("fts_tm_sources", "SELECT s.id, s.tm_key FROM ({shared}) c JOIN segments s ON s.id = c.doc WHERE EXISTS (SELECT 1 FROM translations t "
-              "WHERE t.segment_id = c.doc AND t.lang = :lang AND t.state = 'approved' AND t.text != '') ORDER BY c.shared DESC LIMIT :n"),
-    "units": ("fts_tm_units", "SELECT u.id, u.tm_key FROM ({shared}) c JOIN tm_units u ON u.id = c.doc AND u.lang = :lang ORDER BY c.shared DESC LIMIT :n"),
+    "store": ("fts_tm_sources", "segments", "SELECT s.id, s.tm_key FROM ({hits}) c JOIN segments s ON s.id = c.doc"),
+    "units": ("fts_tm_units", "tm_units", "SELECT u.id, u.tm_key FROM ({hits}) c JOIN tm_units u ON u.id = c.doc AND u.lang = ?3"),
 }
-_SHARED = "SELECT doc, count(*) AS shared FROM {fts}_instance WHERE term IN :grams GROUP BY doc ORDER BY shared DESC LIMIT {limit}"
+_ANSWER = "SELECT doc, {weight} AS w FROM (SELECT rowid AS doc FROM {fts} WHERE {fts} MATCH ?{i} LIMIT {limit})"
+_HITS = ("SELECT c.doc FROM (SELECT doc, sum(w) AS hits FROM ({answers}) GROUP BY doc) c JOIN {fts}_docsize z ON z.id = c.doc "
+         "WHERE z.sz BETWEEN ?1 AND ?2 ORDER BY c.hits DESC, c.doc LIMIT {limit}")
 _PG_CANDIDATES = {
     "store": "SELECT s.id, s.tm_key FROM segments s WHERE s.tm_key % :key AND EXISTS (SELECT 1 FROM translations t WHERE t.segment_id = s.id "
              "AND t.lang = :lang AND t.state = 'approved' AND t.text != '') ORDER BY similarity(s.tm_key, :key) DESC LIMIT :n",
@@ -168,29 +256,42 @@ _PG_CANDIDATES = {
 PG_SIMILARITY = 0.3  # pg_trgm's own measure, below which it offers no candidate
 
 
-def _candidates(session: Session, where: str, lang: str, key: str, counts: dict) -> list[tuple[int, str]]:
+def _candidates(session: Session, where: str, lang: str, key: str, threshold: int, counts: dict) -> list[tuple[int, str]]:
     """(row id, key) of the likeliest matches of ``key`` in the store (``where`` "store") or the imported units ("units")."""
     if (where, lang) not in counts:  # nothing of the kind in this language: no index to ask
         counts[(where, lang)] = _holds(session, where, lang)
     if not counts[(where, lang)]:
         return []
-    params = {"lang": lang, "n": CANDIDATES}
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}"))
-        return [tuple(row) for row in session.execute(text(_PG_CANDIDATES[where]), {**params, "key": key})]
-    fts, query = _SQLITE_CANDIDATES[where]
-    rare = _rarest(session, fts, key, counts)
-    if not rare:
+        return [tuple(row) for row in session.execute(text(_PG_CANDIDATES[where]), {"lang": lang, "n": CANDIDATES, "key": key})]
+    fts, table, _ = _SQLITE_CANDIDATES[where]
+    words = _words(key)
+    estimates = _estimates(session, fts, table, sorted(set().union(*words)), counts)
+    questions = sorted(_questions(words, estimates, counts[(fts, None)]).items())
+    if not questions:
         return []
-    statement = text(query.format(shared=_SHARED.format(fts=fts, limit=CANDIDATES * 4))).bindparams(bindparam("grams", expanding=True))
-    return [tuple(row) for row in session.execute(statement, {**params, "grams": rare})]
+    params = (*_lengths(key, threshold), lang, *(q for q, _ in questions))
+    return [tuple(row) for row in session.connection().exec_driver_sql(_asking(where, tuple(n for _, n in questions)), params)]
+
+
+@lru_cache(maxsize=256)
+def _asking(where: str, weights: tuple[int, ...]) -> str:
+    """The candidates statement for questions of these weights; its parameters: the shortest and
+    longest key, ``lang``, the questions."""
+    fts, _, query = _SQLITE_CANDIDATES[where]
+    answers = " UNION ALL ".join(_ANSWER.format(weight=n, fts=fts, i=i + 4, limit=PER_QUESTION) for i, n in enumerate(weights))
+    return query.format(hits=_HITS.format(answers=answers, fts=fts, limit=FTS_CANDIDATES))
+
+
+_HOLDS = {  # asked before each lookup: built once (a select built anew costs more than running it)
+    "store": text("SELECT 1 FROM translations WHERE lang = :lang AND state = 'approved' AND text != '' LIMIT 1"),
+    "units": text("SELECT 1 FROM tm_units WHERE lang = :lang LIMIT 1"),
+}
 
 
 def _holds(session: Session, where: str, lang: str) -> bool:
-    if where == "units":
-        return session.scalar(select(MemoryUnit.id).where(MemoryUnit.lang == lang).limit(1)) is not None
-    approved = select(Translation.id).where(Translation.lang == lang, Translation.state == "approved", Translation.text != "").limit(1)
-    return session.scalar(approved) is not None
+    return session.connection().execute(_HOLDS[where], {"lang": lang}).first() is not None
 
 
 def fuzzy(session: Session, lang: str, key: str, *, limit: int = 3, threshold: int = FUZZY_THRESHOLD,
@@ -202,20 +303,33 @@ def fuzzy(session: Session, lang: str, key: str, *, limit: int = 3, threshold: i
     if len(key) < 3:
         return []
     counts = {} if counts is None else counts
-    scored = {where: {row_id: score(key, other) for row_id, other in _candidates(session, where, lang, key, counts)
-                      if row_id != (exclude if where == "store" else None)} for where in ("store", "units")}
-    good = {where: [i for i, s in found.items() if s >= threshold] for where, found in scored.items()}
-    matches: list[Match] = []
-    if good["store"]:
-        matches += [_store_match(row, scored["store"][row[0]]) for row in session.execute(_store_query(lang).where(Segment.id.in_(good["store"])))]
-    if good["units"]:
-        matches += [_unit_match(unit, scored["units"][unit.id]) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(good["units"])))]
+    scored = sorted(((found, where, row_id) for where in ("store", "units") for row_id, other in _candidates(session, where, lang, key, threshold, counts)
+                     if not (where == "store" and row_id == exclude) and (found := score(key, other)) >= threshold), reverse=True)
     best: dict[tuple[str, str], Match] = {}
-    for match in matches:
-        seen = best.get((match.key, match.text))
-        if seen is None or (match.origin == "store", _latest(match)) > (seen.origin == "store", _latest(seen)):
-            best[(match.key, match.text)] = match
+    start = 0
+    while start < len(scored) and len(best) < limit:  # the best ``limit`` and their equals, then the next (if some had no approved translation)
+        end = min(len(scored), start + limit)
+        while end < len(scored) and scored[end][0] == scored[end - 1][0]:
+            end += 1
+        for match in _fetch(session, lang, scored[start:end]):
+            seen = best.get((match.key, match.text))
+            if seen is None or (match.origin == "store", _latest(match)) > (seen.origin == "store", _latest(seen)):
+                best[(match.key, match.text)] = match
+        start = end
     return sorted(best.values(), key=lambda m: (-m.score, m.origin != "store", -_latest(m), m.name))[:limit]
+
+
+def _fetch(session: Session, lang: str, scored: list[tuple[int, str, int]]) -> list[Match]:
+    """The matches of these (score, where, row id): a segment's only with an approved translation in ``lang``."""
+    of = {(where, row_id): found for found, where, row_id in scored}
+    store = [row_id for where, row_id in of if where == "store"]
+    units = [row_id for where, row_id in of if where == "units"]
+    matches = []
+    if store:
+        matches += [_store_match(row, of[("store", row[0])]) for row in session.execute(_store_query(lang).where(Segment.id.in_(store)))]
+    if units:
+        matches += [_unit_match(unit, of[("units", unit.id)]) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(units)))]
+    return matches
 
 
 def fuzzy_for(session: Session, book: Book, lang: str, uids: list[str], **options) -> dict[str, list[Match]]:
