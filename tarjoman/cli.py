@@ -770,7 +770,6 @@ def _fail(message: str, code: int = 1) -> None:
 def _unexpected(exc: Exception, argv: list[str] | None) -> str:
     """Write the traceback of a bug to a log file (never under the project: its files stay as
     they were) and say where it is."""
-    import tempfile
     import time
     import traceback
     from importlib.metadata import PackageNotFoundError, version
