@@ -212,6 +212,86 @@ def test_exact_fuzzy_and_concordance_on_both_databases(store_url, sample_manuscr
         store.close()
 
 
+def test_fuzzy_lookups_find_the_best_match_as_a_scan_of_every_key_does(store_url, sample_manuscript):
+    """Edited sentences (a word taken out, one put in, a short word at the start or end changed,
+    the two longest words taken out):
+    the index's best score is the best a comparison with every remembered key finds."""
+    from rapidfuzz import fuzz, process
+
+    from tarjoman.store.revision import sync_manuscript
+
+    store = Store(store_url)
+    try:
+        sync_manuscript(store, sample_manuscript, "digest")
+        with store.read() as session:
+            rows = segments(session, require_book(session, "sample"))
+        record_drafts_for(store, "sample", rows)
+        keys = [tm_key(s.source) for s in rows]
+        edited = []
+        for i, key in enumerate(keys):
+            words = key.split(" ")
+            if len(words) < 4 or i % 3:
+                continue
+            middle = len(words) // 2
+            edited.append(" ".join(words[:middle] + words[middle + 1:]) if i % 2 else " ".join(words[:middle] + ["دیروز"] + words[middle:]))
+            edited.append(" ".join(["و"] + words[1:]) if len(words[0]) > 2 else " ".join(words[1:] + ["بود"]))
+            if len(words) >= 8:  # its two longest words gone: the two rarest, often
+                longest = sorted(range(len(words)), key=lambda k: -len(words[k]))[:2]
+                edited.append(" ".join(w for k, w in enumerate(words) if k not in longest))
+        assert len(edited) > 60
+        with store.read() as session:
+            for key in edited:
+                best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=69.5)
+                found = fuzzy(session, "fr", key)
+                assert (found[0].score if found else None) == (score(key, best[0]) if best else None), key
+    finally:
+        store.close()
+
+
+def test_the_index_is_merged_into_one_b_tree_after_a_book_goes_in(store_url, sample_manuscript, monkeypatch):
+    """Each transaction leaves a b-tree of its own in an FTS5 index; a sync that adds a book
+    merges them into one, a step at a time, and lookups answer the same afterwards."""
+    import dataclasses
+
+    from tarjoman.store import core, revision
+
+    monkeypatch.setattr(revision, "COMPACT_AFTER", 10**9)  # the books go in without merging
+    store = Store(store_url)
+    try:
+        for n in range(3):
+            revision.sync_manuscript(store, dataclasses.replace(sample_manuscript, book=f"book{n}"), "digest")
+        with store.read() as session:
+            rows = segments(session, require_book(session, "book0"))
+        record_drafts_for(store, "book0", rows)
+        with store.read() as session:
+            before = fuzzy(session, "fr", tm_key(EDITED))
+        if store.dialect != "sqlite":  # GIN keeps itself: nothing to merge
+            assert store.compact_memory_index(budget_s=0)
+            return
+        assert not store.compact_memory_index(budget_s=0)  # one step merged something: there was more than one b-tree
+        assert store.compact_memory_index()
+        assert store.compact_memory_index(budget_s=0)  # nothing left to merge
+        with store.engine.begin() as connection:
+            for index in core.MEMORY_INDEXES:
+                connection.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('integrity-check')")
+        with store.read() as session:
+            assert fuzzy(session, "fr", tm_key(EDITED)) == before and before
+
+        monkeypatch.setattr(revision, "COMPACT_AFTER", 1)  # a fourth book: merged as it goes in
+        revision.sync_manuscript(store, dataclasses.replace(sample_manuscript, book="book3"), "digest")
+        assert store.compact_memory_index(budget_s=0)
+    finally:
+        store.close()
+
+
+def record_drafts_for(store, book, rows) -> None:
+    from tarjoman.store import DraftIn
+    from tarjoman.store.translations import accept_drafts as store_accept, record_drafts
+
+    record_drafts(store, book, "fr", [DraftIn(s.uid, f"fr {i}", "machine", "e") for i, s in enumerate(rows)])
+    store_accept(store, book, "fr", who="tara", acceptable=lambda uid, text: True)
+
+
 def _hash(sentence: str) -> str:
     from tarjoman.memory import key_hash
 

@@ -22,6 +22,10 @@ from .views import SegmentView, TranslationView
 
 T = TypeVar("T")
 RETRIES = 8
+MEMORY_INDEXES = ("fts_tm_sources", "fts_tm_units")  # SQLite's trigram indexes of the memory's keys
+COMPACT_AFTER = 1000  # rows a write added to a memory index, from which it is merged into one b-tree after it
+COMPACT_PAGES = 2000  # index pages written per merge step (a transaction of its own: a few tenths of a second at most)
+COMPACT_BUDGET_S = 10.0  # seconds one compaction goes on for; the next one carries on where it stopped
 
 
 def now() -> datetime:
@@ -95,6 +99,32 @@ class Store:
             finally:
                 session.close()
         raise AssertionError("unreachable")
+
+    def compact_memory_index(self, budget_s: float = COMPACT_BUDGET_S) -> bool:
+        """Merge each of SQLite's memory indexes into one b-tree, as FTS5's ``optimize`` does, but
+        a step at a time: each step (``merge`` of -:data:`COMPACT_PAGES` pages) is a short write
+        transaction, so that other writers get their turn between two. Every transaction that adds
+        to an FTS5 index leaves one more b-tree in it, which every lookup then searches: a memory
+        of a million segments added a book at a time has ten, and fuzzy lookups take twice as long
+        as in one. Returns whether both are one b-tree (a step that changes nothing says so), or
+        False once ``budget_s`` is spent; the merge carries on at the next call. Nothing to do on
+        PostgreSQL, whose GIN indexes keep themselves."""
+        if self.dialect != "sqlite":
+            return True
+        deadline = time.monotonic() + budget_s
+        for index in MEMORY_INDEXES:
+            while True:
+                def step(session: Session) -> int:
+                    raw = session.connection().connection.dbapi_connection
+                    before = raw.total_changes
+                    session.connection().exec_driver_sql(f"INSERT INTO {index}({index}, rank) VALUES ('merge', {-COMPACT_PAGES})")
+                    return raw.total_changes - before
+
+                if self.write(step) < 2:  # only the structure record written: nothing was left to merge
+                    break
+                if time.monotonic() >= deadline:
+                    return False
+        return True
 
     def insert_ignore(self, session: Session, model, rows: list[dict], keys: list[str]) -> None:
         """INSERT … ON CONFLICT DO NOTHING: rows another writer may be adding at the same moment."""

@@ -9,7 +9,8 @@ source is found by its key (:func:`tarjoman.memory.tm_key`):
 - *fuzzy*: candidates from a trigram index of the keys — SQLite's FTS5 ``trigram`` tables:
   the keys holding all but two of the query's five rarest words, each word stood for by its
   rarest trigram (how rare, estimated from its first postings), asked as FTS5 ``AND`` queries;
-  PostgreSQL's pg_trgm (``%``, ranked by ``similarity``) — then each candidate scored by
+  on PostgreSQL, the keys holding all but two of its five longest words, asked as ``LIKE``
+  patterns that pg_trgm's GIN index answers — then each candidate scored by
   :func:`tarjoman.memory.score`. No query compares a sentence with every stored one;
 - *concordance*: a piece of text in the sources (the same trigram indexes) or the translations.
 """
@@ -145,8 +146,7 @@ COSTLY = 100_000  # postings of their rarest trigrams
 COMMON = 0.2  # a word this share of the keys hold narrows a question little and slows it: left out of it
 SAMPLE = 32  # postings read of each trigram of the query, to estimate how many keys hold it
 PER_QUESTION = 400  # keys read per question, at most
-FTS_CANDIDATES = 300  # candidates scored per index on SQLite: those answering most questions
-CANDIDATES = 60  # on PostgreSQL: the most similar by pg_trgm's measure
+FTS_CANDIDATES = 300  # candidates scored per index: those answering most questions
 
 
 def _phrase(gram: str) -> str:
@@ -248,12 +248,50 @@ _SQLITE_CANDIDATES = {
 _ANSWER = "SELECT doc, {weight} AS w FROM (SELECT rowid AS doc FROM {fts} WHERE {fts} MATCH ?{i} LIMIT {limit})"
 _HITS = ("SELECT c.doc FROM (SELECT doc, sum(w) AS hits FROM ({answers}) GROUP BY doc) c JOIN {fts}_docsize z ON z.id = c.doc "
          "WHERE z.sz BETWEEN ?1 AND ?2 ORDER BY c.hits DESC, c.doc LIMIT {limit}")
-_PG_CANDIDATES = {
-    "store": "SELECT s.id, s.tm_key FROM segments s WHERE s.tm_key % :key AND EXISTS (SELECT 1 FROM translations t WHERE t.segment_id = s.id "
-             "AND t.lang = :lang AND t.state = 'approved' AND t.text != '') ORDER BY similarity(s.tm_key, :key) DESC LIMIT :n",
-    "units": "SELECT u.id, u.tm_key FROM tm_units u WHERE u.lang = :lang AND u.tm_key % :key ORDER BY similarity(u.tm_key, :key) DESC LIMIT :n",
-}
-PG_SIMILARITY = 0.3  # pg_trgm's own measure, below which it offers no candidate
+
+# On PostgreSQL the questions are LIKE patterns of whole words, which pg_trgm's GIN index answers
+# (intersecting the words' trigrams) and the table then checks: the keys holding all but LEFT_OUT
+# of the query's WORDS longest words (PostgreSQL tells nothing cheap of how rare a trigram is; a
+# long word is seldom a common one). A word of one or two letters stands where it stands in the
+# key: at its start, inside, or at its end. pg_trgm's own similarity (``%``) is not asked: at a
+# million keys it reads every posting of every trigram of the query, 0.8–2.3 s a lookup.
+_PG_ANSWER = "(SELECT id FROM {table} WHERE {likes}{lang} LIMIT {limit})"
+_PG_HITS = ("SELECT k.id, k.tm_key FROM (SELECT id, count(*) AS hits FROM ({answers}) a GROUP BY id) c JOIN {table} k ON k.id = c.id "
+            "WHERE length(k.tm_key) BETWEEN :shortest AND :longest ORDER BY c.hits DESC, c.id LIMIT {limit}")
+_PG_TABLES = {"store": ("segments", ""), "units": ("tm_units", " AND lang = :lang")}
+
+
+def _pg_patterns(key: str) -> list[str]:
+    """LIKE patterns of the key's :data:`WORDS` longest distinct words."""
+    words = key.split(" ")
+    patterns = {}
+    for word in sorted(set(words), key=lambda w: (-len(w), w))[:WORDS]:
+        escaped = _like_escape(word)
+        if len(word) >= 3:
+            patterns[word] = f"%{escaped}%"
+        elif word == words[0]:
+            patterns[word] = f"{escaped} %"
+        elif word == words[-1]:
+            patterns[word] = f"% {escaped}"
+        else:
+            patterns[word] = f"% {escaped} %"
+    return list(patterns.values())
+
+
+def _pg_candidates(session: Session, where: str, lang: str, key: str, threshold: int) -> list[tuple[int, str]]:
+    patterns = _pg_patterns(key)
+    size = max(2, len(patterns) - LEFT_OUT) if len(patterns) > 2 else 1
+    table, in_lang = _PG_TABLES[where]
+    answers, params = [], {"lang": lang}
+    for subset in combinations(range(len(patterns)), size):
+        likes = " AND ".join(f"tm_key LIKE :p{i}" for i in subset)
+        answers.append(_PG_ANSWER.format(table=table, likes=likes, lang=in_lang, limit=PER_QUESTION))
+    params.update({f"p{i}": pattern for i, pattern in enumerate(patterns)})
+    least = max(0.0, (threshold - 0.5) / 100)
+    ratio = least / (2 - least)  # as :func:`_lengths`, in characters
+    params["shortest"], params["longest"] = math.floor(ratio * len(key)), math.ceil(len(key) / ratio) if ratio else 10**9
+    statement = _PG_HITS.format(answers=" UNION ALL ".join(answers), table=table, limit=FTS_CANDIDATES)
+    return [tuple(row) for row in session.execute(text(statement), params)]
 
 
 def _candidates(session: Session, where: str, lang: str, key: str, threshold: int, counts: dict) -> list[tuple[int, str]]:
@@ -263,8 +301,7 @@ def _candidates(session: Session, where: str, lang: str, key: str, threshold: in
     if not counts[(where, lang)]:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}"))
-        return [tuple(row) for row in session.execute(text(_PG_CANDIDATES[where]), {"lang": lang, "n": CANDIDATES, "key": key})]
+        return _pg_candidates(session, where, lang, key, threshold)
     fts, table, _ = _SQLITE_CANDIDATES[where]
     words = _words(key)
     estimates = _estimates(session, fts, table, sorted(set().union(*words)), counts)
@@ -443,7 +480,7 @@ def import_units(store, units, *, origin: str, who: str) -> dict[str, int]:
     memory, all or none, in one transaction. Returns per language the units added (a unit the
     memory already holds, the same source and translation, is not added twice)."""
     from ..memory import key_hash
-    from .core import now
+    from .core import COMPACT_AFTER, now
 
     rows: dict[tuple[str, str, str], dict] = {}
     for unit in units:
@@ -462,7 +499,10 @@ def import_units(store, units, *, origin: str, who: str) -> dict[str, int]:
         after = dict(session.execute(select(MemoryUnit.lang, func.count()).group_by(MemoryUnit.lang)).all())
         return {lang: after[lang] - before.get(lang, 0) for lang in sorted(after) if after[lang] != before.get(lang, 0)}
 
-    return store.write(work)
+    added = store.write(work)
+    if sum(added.values()) >= COMPACT_AFTER:
+        store.compact_memory_index()
+    return added
 
 
 def everything(session: Session, langs: list[str]) -> list[tuple[str, str, str, str]]:

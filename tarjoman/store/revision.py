@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..manuscript import Manuscript, Unit
 from ..memory import NearIndex, keyed
-from .core import Store, book_row, now
+from .core import COMPACT_AFTER, Store, book_row, now
 from .models import Chapter, Segment, Translation
 from .translations import change
 from .views import RevisionReport
@@ -96,7 +96,10 @@ def sync_manuscript(store: Store, manuscript: Manuscript, digest: str, *, who: s
         book.segmenter, book.updated_at = str(manuscript.provenance.get("segmenter", "")), now()
         return report
 
-    return store.write(work)
+    report = store.write(work)
+    if report.added + report.edited >= COMPACT_AFTER:  # a new book, or much of one rewritten
+        store.compact_memory_index()
+    return report
 
 
 def _sync_chapters(session: Session, book_id: int, manuscript: Manuscript) -> dict[str, Chapter]:
