@@ -25,7 +25,7 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Iterable, Iterator
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from ..memory import FUZZY_THRESHOLD, diff_text, score, tm_key, trigrams
@@ -327,8 +327,21 @@ _HOLDS = {  # asked before each lookup: built once (a select built anew costs mo
 }
 
 
+# (database, "store" or "units", lang) found to hold something: kept by the process, since a
+# memory seldom loses a whole language, and one that did only costs its lookups an empty answer.
+_HELD: set[tuple[str, str, str]] = set()
+
+
 def _holds(session: Session, where: str, lang: str) -> bool:
-    return session.connection().execute(_HOLDS[where], {"lang": lang}).first() is not None
+    place = (session.get_bind().url.render_as_string(), where, lang)
+    if place in _HELD:
+        return True
+    if session.connection().execute(_HOLDS[where], {"lang": lang}).first() is None:
+        return False
+    if len(_HELD) >= 1024:
+        _HELD.clear()
+    _HELD.add(place)
+    return True
 
 
 def fuzzy(session: Session, lang: str, key: str, *, limit: int = 3, threshold: int = FUZZY_THRESHOLD,
@@ -363,10 +376,20 @@ def _fetch(session: Session, lang: str, scored: list[tuple[int, str, int]]) -> l
     units = [row_id for where, row_id in of if where == "units"]
     matches = []
     if store:
-        matches += [_store_match(row, of[("store", row[0])]) for row in session.execute(_store_query(lang).where(Segment.id.in_(store)))]
+        matches += [_store_match(row, of[("store", row[0])]) for row in session.execute(_store_rows(lang), {"ids": store})]
     if units:
-        matches += [_unit_match(unit, of[("units", unit.id)]) for unit in session.scalars(select(MemoryUnit).where(MemoryUnit.id.in_(units)))]
+        matches += [_unit_match(unit, of[("units", unit.id)]) for unit in session.scalars(_UNIT_ROWS, {"ids": units})]
     return matches
+
+
+@lru_cache(maxsize=64)
+def _store_rows(lang: str):
+    """The store's rows of some segments (``ids``) approved in ``lang``: built once per language,
+    as it is asked at every lookup."""
+    return _store_query(lang).where(Segment.id.in_(bindparam("ids", expanding=True)))
+
+
+_UNIT_ROWS = select(MemoryUnit).where(MemoryUnit.id.in_(bindparam("ids", expanding=True)))
 
 
 def fuzzy_for(session: Session, book: Book, lang: str, uids: list[str], **options) -> dict[str, list[Match]]:
