@@ -107,7 +107,7 @@ class Store:
         to an FTS5 index leaves one more b-tree in it, which every lookup then searches: a memory
         of a million segments added a book at a time has ten, and fuzzy lookups take twice as long
         as in one. Returns whether both are one b-tree (a step that changes nothing says so), or
-        False once ``budget_s`` is spent; the merge carries on at the next call. Nothing to do on
+        False once ``budget_s`` is spent or the database refused a step; the next call carries on. Nothing to do on
         PostgreSQL, whose GIN indexes keep themselves."""
         if self.dialect != "sqlite":
             return True
@@ -120,7 +120,11 @@ class Store:
                     session.connection().exec_driver_sql(f"INSERT INTO {index}({index}, rank) VALUES ('merge', {-COMPACT_PAGES})")
                     return raw.total_changes - before
 
-                if self.write(step) < 2:  # only the structure record written: nothing was left to merge
+                try:
+                    changed = self.write(step)
+                except StoreError:  # busy or read-only: the index stays as it is, whole, and the next call carries on
+                    return False
+                if changed < 2:  # only the structure record written: nothing was left to merge
                     break
                 if time.monotonic() >= deadline:
                     return False
