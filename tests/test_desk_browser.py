@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from desk_harness import PROPOSED, REPO, DeskServer, logged_in, tarjoman
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -18,7 +19,8 @@ SCREENSHOTS = REPO / "outputs" / "screenshots"
 
 
 def wait(driver, seconds=20):
-    return WebDriverWait(driver, seconds)
+    # htmx swaps the element a condition is reading: a stale element is asked again, not a failure
+    return WebDriverWait(driver, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def seg(driver, uid):
