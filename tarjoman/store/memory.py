@@ -204,16 +204,20 @@ def _sample(fts: str, size: int) -> str:
                               for i in range(size))
 
 
-def _lengths(key: str, threshold: int) -> tuple[bytes, bytes]:
-    """The shortest and longest key that can score ``threshold`` against ``key``, in the form of
-    FTS5's ``docsize`` table: a key's number of trigrams as a varint, whose bytes compare as the
-    numbers do. An Indel similarity is at most 2·shorter/(both lengths), so a much shorter or
-    longer key cannot reach it, however many trigrams it shares."""
+def _length_range(key: str, threshold: int) -> tuple[int, int]:
+    """The shortest and longest key, in characters, that can score ``threshold`` against ``key``:
+    an Indel similarity is at most 2·shorter/(both lengths), so a much shorter or longer key
+    cannot reach it, however many trigrams it shares (``longest`` 0: no bound)."""
     least = max(0.0, (threshold - 0.5) / 100)  # score() rounds to whole percent
     ratio = least / (2 - least)
-    shortest = max(0, math.floor(ratio * len(key)) - 2)
-    longest = min(16383, math.ceil(len(key) / ratio) - 2) if ratio else 16383  # two-byte varints at most
-    return _varint(shortest), _varint(longest)
+    return math.floor(ratio * len(key)), math.ceil(len(key) / ratio) if ratio else 0
+
+
+def _lengths(key: str, threshold: int) -> tuple[bytes, bytes]:
+    """:func:`_length_range` in the form of FTS5's ``docsize`` table: a key's number of trigrams
+    (two fewer than its characters) as a varint, whose bytes compare as the numbers do."""
+    shortest, longest = _length_range(key, threshold)
+    return _varint(max(0, shortest - 2)), _varint(min(16383, longest - 2) if longest else 16383)  # two-byte varints at most
 
 
 def _varint(number: int) -> bytes:
@@ -287,9 +291,8 @@ def _pg_candidates(session: Session, where: str, lang: str, key: str, threshold:
         likes = " AND ".join(f"tm_key LIKE :p{i}" for i in subset)
         answers.append(_PG_ANSWER.format(table=table, likes=likes, lang=in_lang, limit=PER_QUESTION))
     params.update({f"p{i}": pattern for i, pattern in enumerate(patterns)})
-    least = max(0.0, (threshold - 0.5) / 100)
-    ratio = least / (2 - least)  # as :func:`_lengths`, in characters
-    params["shortest"], params["longest"] = math.floor(ratio * len(key)), math.ceil(len(key) / ratio) if ratio else 10**9
+    shortest, longest = _length_range(key, threshold)
+    params["shortest"], params["longest"] = shortest, longest or 10**9
     statement = _PG_HITS.format(answers=" UNION ALL ".join(answers), table=table, limit=FTS_CANDIDATES)
     return [tuple(row) for row in session.execute(text(statement), params)]
 
