@@ -183,16 +183,13 @@ def test_the_book_s_own_approved_sentences_are_not_drafted_again(two_books, engi
 def test_exact_fuzzy_and_concordance_on_both_databases(store_url, sample_manuscript):
     """The same answers from SQLite (FTS5 trigram) and PostgreSQL (pg_trgm)."""
     from tarjoman.store.revision import sync_manuscript
-    from tarjoman.store.translations import accept_drafts as store_accept, record_drafts
-    from tarjoman.store import DraftIn
 
     store = Store(store_url)
     try:
         sync_manuscript(store, sample_manuscript, "digest")
         with store.read() as session:
             rows = segments(session, require_book(session, "sample"))
-        record_drafts(store, "sample", "fr", [DraftIn(s.uid, f"fr {i}", "machine", "e") for i, s in enumerate(rows)])
-        store_accept(store, "sample", "fr", who="tara", acceptable=lambda uid, text: True)
+        record_drafts_for(store, "sample", rows)
         by_source = {s.source: i for i, s in enumerate(rows)}
         with store.read() as session:
             hits = exact(session, "fr", [_hash(DIGIT_VARIANT)])

@@ -107,19 +107,19 @@ class Store:
         to an FTS5 index leaves one more b-tree in it, which every lookup then searches: a memory
         of a million segments added a book at a time has ten, and fuzzy lookups take twice as long
         as in one. Returns whether both are one b-tree (a step that changes nothing says so), or
-        False once ``budget_s`` is spent or the database refused a step; the next call carries on. Nothing to do on
-        PostgreSQL, whose GIN indexes keep themselves."""
+        False once ``budget_s`` is spent or the database refused a step; the next call carries
+        on. Nothing to do on PostgreSQL, whose GIN indexes keep themselves."""
         if self.dialect != "sqlite":
             return True
         deadline = time.monotonic() + budget_s
         for index in MEMORY_INDEXES:
-            while True:
-                def step(session: Session) -> int:
-                    raw = session.connection().connection.dbapi_connection
-                    before = raw.total_changes
-                    session.connection().exec_driver_sql(f"INSERT INTO {index}({index}, rank) VALUES ('merge', {-COMPACT_PAGES})")
-                    return raw.total_changes - before
+            def step(session: Session, index: str = index) -> int:
+                raw = session.connection().connection.dbapi_connection
+                before = raw.total_changes
+                session.connection().exec_driver_sql(f"INSERT INTO {index}({index}, rank) VALUES ('merge', {-COMPACT_PAGES})")
+                return raw.total_changes - before
 
+            while True:
                 try:
                     changed = self.write(step)
                 except StoreError:  # busy or read-only: the index stays as it is, whole, and the next call carries on

@@ -268,18 +268,18 @@ _PG_TABLES = {"store": ("segments", ""), "units": ("tm_units", " AND lang = :lan
 def _pg_patterns(key: str) -> list[str]:
     """LIKE patterns of the key's :data:`WORDS` longest distinct words."""
     words = key.split(" ")
-    patterns = {}
+    patterns = []
     for word in sorted(set(words), key=lambda w: (-len(w), w))[:WORDS]:
         escaped = _like_escape(word)
         if len(word) >= 3:
-            patterns[word] = f"%{escaped}%"
+            patterns.append(f"%{escaped}%")
         elif word == words[0]:
-            patterns[word] = f"{escaped} %"
+            patterns.append(f"{escaped} %")
         elif word == words[-1]:
-            patterns[word] = f"% {escaped}"
+            patterns.append(f"% {escaped}")
         else:
-            patterns[word] = f"% {escaped} %"
-    return list(patterns.values())
+            patterns.append(f"% {escaped} %")
+    return patterns
 
 
 def _pg_candidates(session: Session, where: str, lang: str, key: str, threshold: int) -> list[tuple[int, str]]:
