@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -42,6 +43,22 @@ sys.path.insert(0, str(TESTS))
 
 from pg_cluster import postgres_cluster  # noqa: E402,F401  (a throwaway PostgreSQL server, once per session)
 from desk_harness import browser, desk_drafted, desk_root, desk_server  # noqa: E402,F401  (the desk, served and in Chromium)
+
+
+# Prefect's own default (30 s) for its temporary API server to answer is too short on a loaded CI
+# machine: the server process imports all of Prefect and migrates a fresh database first.
+PREFECT_STARTUP_TIMEOUT_S = 240
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(PREFECT_STARTUP_TIMEOUT_S))  # flows run by the CLI
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    """Flows run against a temporary Prefect API server (with its own database), once per module."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=PREFECT_STARTUP_TIMEOUT_S):
+        yield
 
 
 @pytest.fixture

@@ -126,11 +126,8 @@ def test_adapt_refuses_what_it_cannot_learn_from(project, tiny_models, tmp_path)
     assert not (tmp_path / "x").exists()
 
 
-def test_adapt_flow(reviewed, tiny_models, tmp_path):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_adapt_flow(prefect_harness, reviewed, tiny_models, tmp_path):
     from flows.adapt import adapt_flow
 
-    with prefect_test_harness():
-        summary = adapt_flow(["sample"], tiny_models["nllb"], out=str(tmp_path / "flowed"), langs="en", epochs=1, learning_rate=1e-3, root=str(reviewed.root))
+    summary = adapt_flow(["sample"], tiny_models["nllb"], out=str(tmp_path / "flowed"), langs="en", epochs=1, learning_rate=1e-3, root=str(reviewed.root))
     assert summary["scores"][0]["lang"] == "en" and (tmp_path / "flowed" / "TARJOMAN_ADAPTED.json").is_file()

@@ -17,14 +17,6 @@ from conftest import DATA, REPO, SAMPLE, approve_every_sentence
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield
-
-
 @pytest.fixture
 def sample_root(tmp_path):
     (tmp_path / "sources").mkdir()
@@ -147,7 +139,7 @@ def test_pipeline_pauses_for_review_on_a_real_server(sample_root, tiny_models, t
             except OSError:
                 return False
 
-        wait_for(healthy, 90, "the Prefect server")
+        wait_for(healthy, 240, "the Prefect server")
         # Output to a file, not a pipe: a pipe nobody reads fills up and blocks the pipeline.
         log = tmp_path / "pipeline.log"
         with open(log, "w") as sink:
