@@ -1,13 +1,24 @@
 # make test   set up .venv (first time: about a minute) and run the test suite
 # make demo   set up .venv and run the pipeline on the bundled sample memoir
 # make bench  run the benchmarks in benchmarks/
+# make ace    install Ace by DAISY (the EPUB accessibility checker) from tools/ace's lockfile; needs npm
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo demo-model bench sample clean
+.PHONY: test demo demo-model bench sample clean ace
+
+# Ace by DAISY, pinned in tools/ace/package-lock.json; run with the system's Chromium (its own
+# browser download is skipped: these machines cannot fetch one). `make test` installs it when
+# npm is there; without it the accessibility tests skip (outside CI) and publish claims no conformance.
+ACE := tools/ace/node_modules/.bin/ace-cli
+$(ACE): tools/ace/package-lock.json
+	cd tools/ace && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+ace: $(ACE)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" "torch==2.13.0" "fastapi<0.151"
 	@touch $@
 
-test: $(STAMP)
+test: $(STAMP) $(if $(shell command -v npm),$(ACE))
 	$(PY) -m pytest -q
 
 # The demo runs the Prefect pipeline twice on the sample (no server, no internet):

@@ -172,9 +172,12 @@ class PublishResult:
     draft: bool
     untranslated: int
     review_problems: list[str]
+    ace: object | None = None  # tarjoman.accessibility.AceReport, when Ace checked the book
+    conforms: bool = False
+    ace_report: Path | None = None
 
 
-def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False) -> PublishResult:
+def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False, ace: bool = False) -> PublishResult:
     """Build and check ``outputs/<book>/epub/<book>.<lang>[.bilingual].epub`` from the store."""
     from .edition import build_edition
     from .epub import render_epub
@@ -186,5 +189,6 @@ def publish_book(project: Project, book: str, lang: str, *, draft: bool = False,
     with book_lock(book_dir, "publishing", name=".lock-publish"):
         edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
         name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"
-        path = render_epub(edition, book_dir / "epub" / name)
-    return PublishResult(path, lang, draft, edition.untranslated, unimported_files(project, book, [lang]))
+        written = render_epub(edition, book_dir / "epub" / name, ace=ace)
+    return PublishResult(written.path, lang, draft, edition.untranslated, unimported_files(project, book, [lang]),
+                         written.ace, written.conforms, written.report)

@@ -396,7 +396,8 @@ def qa(project: Project, book: str, langs: str, as_json: bool) -> None:
         click.echo(json.dumps(findings, ensure_ascii=False))
         return
     for f in findings:
-        click.echo(f"  {f['chapter']}/{f['lang']}.po:{f['line']}  {f['check']}: {f['message']}")
+        where = f"{f['chapter']}/{f['lang']}.po:{f['line']}" if f["lang"] else f"{f['chapter']} (every language)"
+        click.echo(f"  {where}  {f['check']}: {f['message']}")
     counts: dict[str, int] = {}
     for f in findings:
         counts[f["check"]] = counts.get(f["check"], 0) + 1
@@ -429,19 +430,32 @@ def report(project: Project, book: str, as_json: bool) -> None:
 @click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated list of ar, en, fr, ur, or 'all'.")
 @click.option("--draft", is_flag=True, help="Use machine drafts where nothing is approved yet; the book says DRAFT on its title page and in its metadata.")
 @click.option("--bilingual", is_flag=True, help="A proofreading edition: each Persian paragraph followed by its translation.")
+@click.option("--ace", is_flag=True, help="Check each book with Ace by DAISY too (make ace installs it); its report goes beside the book as "
+              "<name>.ace/report.html, and the book claims EPUB Accessibility 1.1 (WCAG 2.1 AA) only if Ace finds nothing, every image has an approved description and it is not a --draft.")
 @click.pass_obj
-def publish(project: Project, book: str, langs: str, draft: bool, bilingual: bool) -> None:
+def publish(project: Project, book: str, langs: str, draft: bool, bilingual: bool, ace: bool) -> None:
+    from .accessibility import ace_available
     from .book import publish_book
     from .languages import parse_targets
 
-    for lang in parse_targets(langs, "publish in"):
-        result = publish_book(project, book, lang, draft=draft, bilingual=bilingual)
+    targets = parse_targets(langs, "publish in")
+    if ace and (why := ace_available()):
+        raise click.ClickException(f"--ace: {why}")
+    for lang in targets:
+        result = publish_book(project, book, lang, draft=draft, bilingual=bilingual, ace=ace)
         for problem in result.review_problems:
             click.echo(f"  {problem}", err=True)
         note = " (DRAFT)" if draft else ""
         if result.untranslated:
             note += f", {result.untranslated} sentences left in Persian"
         click.echo(f"{lang}: {result.path}{note}")
+        if result.ace is not None:
+            counts = ", ".join(f"{result.ace.count(impact)} {impact}" for impact in ("critical", "serious", "moderate", "minor"))
+            verdict = "conforms to EPUB Accessibility 1.1, WCAG 2.1 AA" if result.conforms else "claims no conformance"
+            click.echo(f"  Ace {result.ace.outcome}: {counts}; {verdict}; report {result.ace_report / 'report.html'}")
+            for violation in result.ace.violations[:10]:
+                if violation.impact != "minor":
+                    click.echo(f"    {violation}", err=True)
 
 
 @cli.command(help="Run the whole pipeline on a manuscript with Prefect: extract, draft, review status, publish what is approved.")

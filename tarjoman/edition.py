@@ -19,16 +19,16 @@ from .project import Project
 from .qa import approval_problem
 
 CREDITS = {
-    "en": {"translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "made": "Made with"},
-    "fr": {"translated": "Traduit du persan par", "author": "Auteur", "translators": "Traduction", "editors": "Glossaire", "publisher": "Éditeur", "draft": "ÉPREUVE — traduction automatique non encore approuvée", "notes": "Notes", "contents": "Table des matières", "credits": "Crédits", "made": "Réalisé avec"},
-    "ar": {"translated": "ترجمه عن الفارسية", "author": "المؤلف", "translators": "الترجمة", "editors": "محررو المسرد", "publisher": "الناشر", "draft": "مسودة — ترجمة آلية لم يعتمدها المترجمون بعد", "notes": "الحواشي", "contents": "المحتويات", "credits": "بيانات النشر", "made": "أُعدّ باستخدام"},
-    "ur": {"translated": "فارسی سے ترجمہ", "author": "مصنف", "translators": "ترجمہ", "editors": "فرہنگ کے مدیر", "publisher": "ناشر", "draft": "مسودہ — مشینی ترجمہ جسے مترجمین نے ابھی منظور نہیں کیا", "notes": "حواشی", "contents": "فہرست", "credits": "اشاعتی معلومات", "made": "تیار کردہ بذریعہ"},
+    "en": {"translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "landmarks": "Landmarks", "made": "Made with"},
+    "fr": {"translated": "Traduit du persan par", "author": "Auteur", "translators": "Traduction", "editors": "Glossaire", "publisher": "Éditeur", "draft": "ÉPREUVE — traduction automatique non encore approuvée", "notes": "Notes", "contents": "Table des matières", "credits": "Crédits", "landmarks": "Repères", "made": "Réalisé avec"},
+    "ar": {"translated": "ترجمه عن الفارسية", "author": "المؤلف", "translators": "الترجمة", "editors": "محررو المسرد", "publisher": "الناشر", "draft": "مسودة — ترجمة آلية لم يعتمدها المترجمون بعد", "notes": "الحواشي", "contents": "المحتويات", "credits": "بيانات النشر", "landmarks": "معالم الكتاب", "made": "أُعدّ باستخدام"},
+    "ur": {"translated": "فارسی سے ترجمہ", "author": "مصنف", "translators": "ترجمہ", "editors": "فرہنگ کے مدیر", "publisher": "ناشر", "draft": "مسودہ — مشینی ترجمہ جسے مترجمین نے ابھی منظور نہیں کیا", "notes": "حواشی", "contents": "فہرست", "credits": "اشاعتی معلومات", "landmarks": "اہم مقامات", "made": "تیار کردہ بذریعہ"},
 }
 
 
 @dataclass
 class Block:
-    kind: str  # heading, body, verse, quotation, caption, list_item, table_cell, figure
+    kind: str  # heading, body, verse, quotation, caption, list_item, table_cell, figure, alt (an image's description)
     text: str  # the translation ("\n" between verse hemistichs)
     source: str  # the Persian paragraph, for bilingual editions
     lang: str  # the language the text is in (an Arabic verse carried into an English book is "ar")
@@ -36,6 +36,7 @@ class Block:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (offset in text, note id)
     images: list[str] = field(default_factory=list)
     cell: list[int] | None = None
+    approved: bool = True  # every sentence of it approved (a draft edition's may not be)
 
 
 @dataclass
@@ -81,7 +82,7 @@ class _Translator:
         self.refused: list[str] = []
 
     def block(self, paragraph: Paragraph, kind: str | None = None) -> Block:
-        texts, notes, langs = [], [], []
+        texts, notes, langs, all_approved = [], [], [], True
         for unit in self.chapter.paragraph_units(paragraph):
             text, approved = self.found.get(unit.id, ("", False))
             reason = approval_problem(unit.text, text, self.lang, unit.lang, publishing=True) if approved else None
@@ -90,6 +91,7 @@ class _Translator:
                 text, approved = ("", False)
             if not approved:
                 self.unapproved += 1
+                all_approved = False
             if not text:
                 self.untranslated += 1
                 text = unit.text
@@ -100,7 +102,8 @@ class _Translator:
             offset = len(" ".join(texts))
             notes += [(offset, ref.footnote) for part in unit.parts for ref in part.notes]
         lang = self.lang if not langs or any(l == self.lang for l in langs) else langs[0]
-        return Block(kind or paragraph.kind, " ".join(texts), paragraph.text, lang, paragraph.level, notes, list(paragraph.images), paragraph.cell)
+        return Block(kind or paragraph.kind, " ".join(texts), paragraph.text, lang, paragraph.level, notes, list(paragraph.images), paragraph.cell,
+                     all_approved)
 
 
 def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dict:

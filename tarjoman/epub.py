@@ -11,9 +11,14 @@ is escaped: a sentence containing ``<script>`` or ``&`` is text, not markup.
 from __future__ import annotations
 
 import html
+import os
 import re
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from .accessibility import AceReport
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
 from .files import temporary_beside
@@ -84,6 +89,8 @@ class _Renderer:
         self.edition = edition
         self.chapter_id, self.index = "", None
         self.captions: dict[str, str] = {}
+        self.caption_text: dict[str, str] = {}
+        self.descriptions: dict[str, Block] = {}
         self.lang = edition.lang
         self.image_files = {image.id: image for image in edition.images}
         self.notes = {note.id: note.number for chapter in edition.chapters for note in chapter.notes}
@@ -102,8 +109,8 @@ class _Renderer:
             return f'<p class="verse"{a}>{inner}</p>'
         if block.kind == "quotation":
             return f"<blockquote{a}><p>{_inline(block, self.lang, self.notes)}</p></blockquote>"
-        if block.kind == "caption":
-            return ""  # rendered inside its figure
+        if block.kind in ("caption", "alt"):
+            return ""  # rendered inside its figure, and as its image's description
         css = {"list_item": "item", "table_cell": "cell", "footnote": "note"}.get(block.kind)
         cls = f' class="{css}"' if css else ""
         return f"<p{cls}{a}>{_inline(block, self.lang, self.notes)}</p>"
@@ -112,18 +119,33 @@ class _Renderer:
         image = self.image_files.get(image_id)
         if image is None:
             return ""
-        alt = html.escape(image.alt or image.caption or "", quote=True)
         caption = self.captions.get(image_id, "")
         figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
-        return f'<figure><img src="{image.file}" alt="{alt}"/>{figcaption}</figure>'
+        # The description in the book's language; without one, the translated caption's words (never
+        # the manuscript's Persian, which a reader of another language would hear read out); in a
+        # draft edition an untranslated description is the Persian, marked as Persian.
+        description = self.descriptions.get(image_id)
+        attrs = ""
+        if description is not None and description.text.strip():
+            alt = description.text
+            attrs = _attrs(description.lang, self.lang)
+        else:
+            alt = self.caption_text.get(image_id, "")
+        return f'<figure><img src="{image.file}" alt="{html.escape(alt, quote=True)}"{attrs}/>{figcaption}</figure>'
 
     def chapter_body(self, chapter: EditionChapter) -> str:
-        self.captions = {}
+        self.captions, self.caption_text, self.descriptions = {}, {}, {}
         self.chapter_id, self.index = chapter.id, None
         for i, block in enumerate(chapter.blocks):
-            if block.kind == "caption" and i > 0 and chapter.blocks[i - 1].kind == "figure":
-                for image_id in chapter.blocks[i - 1].images:
+            if block.kind == "alt":
+                self.descriptions.update({image_id: block for image_id in block.images})
+            figure = i - 1
+            while figure >= 0 and chapter.blocks[figure].kind == "alt":  # descriptions stand between a figure and its caption
+                figure -= 1
+            if block.kind == "caption" and figure >= 0 and chapter.blocks[figure].kind == "figure":
+                for image_id in chapter.blocks[figure].images:
                     self.captions[image_id] = _inline(block, self.lang, self.notes)
+                    self.caption_text[image_id] = block.text if block.lang == self.lang else ""
         parts = []
         if chapter.title:
             parts.append(f"<h1{_attrs(chapter.title.lang, self.lang)}>{_inline(chapter.title, self.lang, self.notes)}</h1>")
@@ -131,7 +153,7 @@ class _Renderer:
             if chapter.kind == "front" and block.kind == "heading" and block.level == 0:
                 continue  # the title line: the title page carries it
             self.index = index if block.kind == "heading" else None
-            if self.edition.bilingual and block.kind not in ("figure", "caption"):
+            if self.edition.bilingual and block.kind not in ("figure", "caption", "alt"):
                 source = Block(block.kind, block.source, block.source, "fa", block.level)
                 translated = self.block(block)
                 self.index = None  # the anchor belongs to the translation
@@ -191,7 +213,9 @@ def _css(lang: str, naskh: bool) -> str:
     return "\n".join(r for r in rules if r) + "\n"
 
 
-def _metadata(book, edition: Edition) -> None:
+def _metadata(book, edition: Edition, conforms: bool = False) -> None:
+    from .accessibility import accessibility_metadata
+
     meta = edition.metadata
     book.set_identifier(meta["identifier"])
     book.set_title(meta["title"])
@@ -209,6 +233,8 @@ def _metadata(book, edition: Edition) -> None:
         description = f"DRAFT edition: machine translation not yet approved by translators. {description}"
     book.add_metadata("DC", "description", description)
     book.add_metadata("DC", "source", meta["original_title"] or edition.book)
+    for prop, value in accessibility_metadata(edition, conforms=conforms):
+        book.add_metadata(None, "meta", value, {"property": prop})
 
 
 def _resources(book, edition: Edition):
@@ -233,14 +259,74 @@ def _resources(book, edition: Edition):
     return css
 
 
-def render_epub(edition: Edition, target: Path) -> Path:
-    """Write the edition to ``target`` atomically (a half-written book is never left there)."""
+@dataclass
+class EpubResult:
+    path: Path
+    ace: AceReport | None = None  # Ace by DAISY's verdict, when it was asked for
+    conforms: bool = False  # the book claims EPUB Accessibility 1.1 (WCAG 2.1 AA): Ace found nothing
+    report: Path | None = None  # Ace's report folder (report.html for a person, report.json)
+
+
+def render_epub(edition: Edition, target: Path, *, ace: bool = False) -> EpubResult:
+    """Write the edition to ``target`` atomically (a half-written book is never left there), checked
+    by EPUBCheck; with ``ace``, by Ace by DAISY too, whose report is kept beside the book as
+    ``<name>.ace/``, and the book claims conformance only if Ace found nothing, every image has
+    an approved description and it is not a draft."""
+    from .accessibility import described_images, run_ace
+
+    # A draft edition is a proof, never a publication: it claims nothing, whatever Ace says.
+    claim = ace and not edition.draft and len(described_images(edition)) == len(edition.images)
+    result = EpubResult(target)
+    try:
+        with temporary_beside(target) as tmp, tempfile.TemporaryDirectory(prefix="tarjoman-epub-") as scratch:
+            _write(edition, tmp, target, conforms=claim)
+            if ace:
+                checked = Path(scratch) / target.name  # Ace wants a book named .epub
+                shutil.copyfile(tmp, checked)
+                result.ace = run_ace(checked, report_dir=Path(scratch) / "report")
+                if claim and not result.ace.clean:
+                    claim = False
+                    _write(edition, tmp, target, conforms=False)
+                result.report = _keep_report(Path(scratch) / "report", target)
+            result.conforms = claim
+    except EpubError:
+        raise
+    except Exception as exc:
+        raise EpubError(f"cannot be written ({type(exc).__name__}: {exc})", path=target) from exc
+    return result
+
+
+def _keep_report(report: Path, target: Path) -> Path:
+    """Ace's report folder moved beside the book as ``<name>.ace``, replacing the last one."""
+    kept = target.with_name(target.name + ".ace")
+    staged = target.with_name(f".{target.name}.ace.{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(report, staged)
+    shutil.rmtree(kept, ignore_errors=True)
+    os.replace(staged, kept)
+    return kept
+
+
+def _writer(name: str, book, options: dict, lang: str):
+    """ebooklib's writer, with ``xml:lang`` on the package element (ebooklib sets none)."""
+    from ebooklib import epub
+
+    class Writer(epub.EpubWriter):
+        def _write_opf_file(self, root):
+            root.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+            super()._write_opf_file(root)
+
+    return Writer(name, book, options)
+
+
+def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None:
+    """The book for ``target`` into ``tmp``, refused if EPUBCheck finds anything."""
     from ebooklib import epub
 
     lang, meta, words = edition.lang, edition.metadata, edition.metadata["words"]
     direction = _dir(lang)
     book = epub.EpubBook()
-    _metadata(book, edition)
+    _metadata(book, edition, conforms)
     css = _resources(book, edition)
 
     def document(uid: str, file_name: str, heading: str, body: str) -> epub.EpubHtml:
@@ -285,22 +371,22 @@ def render_epub(edition: Edition, target: Path) -> Path:
     spine.append(credits)
     book.toc = toc
     book.add_item(epub.EpubNcx())
-    nav = epub.EpubNav(direction=direction)
+    nav = epub.EpubNav(direction=direction, title=words["contents"])
     nav.lang = lang
     book.add_item(nav)
-    book.spine = spine
-    try:
-        with temporary_beside(target) as tmp:
-            epub.write_epub(str(tmp), book, {"epub3_pages": False})
-            problems = check_epub(tmp)
-            if problems:
-                found = " | ".join(problems[:5])
-                raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {found}", path=target)
-    except EpubError:
-        raise
-    except Exception as exc:
-        raise EpubError(f"cannot be written ({type(exc).__name__}: {exc})", path=target) from exc
-    return target
+    book.spine = [*spine, (nav.id, "no")]  # the contents page, out of the reading order, for the landmarks to name
+    # The landmarks nav (and EPUB 2's guide): where the cover, the contents and the text begin.
+    body = next((item for item, chapter in zip(spine[2:], edition.chapters) if chapter.kind == "chapter"), spine[2])
+    book.guide = [{"href": cover.file_name, "title": meta["title"], "type": "cover"},
+                  {"href": nav.file_name, "title": words["contents"], "type": "toc"},
+                  {"href": body.file_name, "title": body.title, "type": "text"}]
+    writer = _writer(str(tmp), book, {"epub3_pages": False, "epub3_landmark": True, "landmark_title": words["landmarks"]}, lang)
+    writer.process()
+    writer.write()
+    problems = check_epub(tmp)
+    if problems:
+        found = " | ".join(problems[:5])
+        raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {found}", path=target)
 
 
 def check_epub(path: Path) -> list[str]:

@@ -373,6 +373,7 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
                     report += [dict(chapter=chapter, lang=lang, segment=segment.uid, line=0, check=f.check, message=f.message,
                                     source=segment.source, approved=t.approved) for f in results]
             set_findings(data.store, book, lang, findings)
+        report += undescribed_images(data.manuscript)
         write_views(project, book, data, [lang for lang, found in by_lang.items() if found], terms=terms)
     finally:
         data.store.close()
@@ -381,10 +382,30 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
     return report
 
 
+def undescribed_images(manuscript: Manuscript) -> list[dict]:
+    """A finding for each image with no description to translate: a reader who cannot see it gets
+    nothing, and no edition of the book can claim accessibility conformance."""
+    from .manuscript.build import image_descriptions
+
+    described = image_descriptions(manuscript)
+    report = []
+    for chapter in manuscript.chapters:
+        for paragraph in chapter.paragraphs:
+            for image_id in paragraph.images:
+                if image_id not in described:
+                    report.append(dict(chapter=chapter.id, lang="", segment="", line=0, check="image-description",
+                                       message=f"image {image_id} ({paragraph.where}) has no description: give it Alt Text in Word, or write one under "
+                                               f"descriptions: in sources/{manuscript.book}.yaml, then extract again",
+                                       source="", approved=False))
+    return report
+
+
 def _number_lines(project: Project, book: str, report: list[dict]) -> None:
     """The line of each finding's entry in its PO file, as translators see it."""
     lines: dict[tuple[str, str], dict[str, int]] = {}
     for finding in report:
+        if not finding["segment"]:
+            continue
         key = (finding["chapter"], finding["lang"])
         if key not in lines:
             path = po_path(project.book_dir(book), *key)

@@ -51,6 +51,10 @@ def read_metadata_file(path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ProjectError("must be a mapping of names to values (title: …, author: …)", path=path, where="line 1")
+    descriptions = data.get("descriptions")
+    if descriptions is not None and not (isinstance(descriptions, dict)
+                                         and all(isinstance(k, str) and isinstance(v, str) for k, v in descriptions.items())):
+        raise ProjectError("descriptions: must map image ids to their description (img-…: the Persian text)", path=path, where="descriptions")
     return data
 
 

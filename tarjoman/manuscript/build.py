@@ -57,6 +57,7 @@ def build_manuscript(raw: RawDocument, *, book: str, source: str, source_sha256:
     starts = _chapter_starts(prepared, warnings)
     chapters = _assemble_chapters(prepared, starts)
     images = _collect_images(raw, chapters)
+    _describe_images(raw, chapters, main_lang, raw.metadata.pop("descriptions", None) or {}, warnings)
     _attach_footnotes(raw, chapters, warnings, main_lang)
     _segment_book(chapters, options)
     metadata = dict(raw.metadata)
@@ -207,7 +208,7 @@ def _collect_images(raw: RawDocument, chapters: list[Chapter]) -> list[Image]:
                 data = raw.images[image_id]
                 caption = ""
                 if i + 1 < len(paragraphs) and paragraphs[i + 1].kind == "caption":
-                    caption = paragraphs[i + 1].text
+                    caption = paragraphs[i + 1].text  # (image descriptions are put between them afterwards)
                 images[image_id] = Image(
                     id=image_id,
                     file=f"images/{image_id}.{data.extension}",
@@ -218,6 +219,51 @@ def _collect_images(raw: RawDocument, chapters: list[Chapter]) -> list[Image]:
                     where=data.where,
                 )
     return list(images.values())
+
+
+_FILE_NAME = re.compile(r"^[\w\-. ]+\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg|webp)$", re.IGNORECASE)
+
+
+def _describe_images(raw: RawDocument, chapters: list[Chapter], main_lang: str, written: dict[str, str], warnings: list[str]) -> None:
+    """Each image's description (Word's alt text) as a paragraph of kind ``alt`` right after the
+    paragraph that holds the image: it is translated and reviewed like any sentence, and each
+    edition gives the image its description in the edition's language. A description that is only
+    a file name (what Word puts there by itself) is none; one that repeats the caption word for word
+    (Markdown's ``![caption](file)``) is the caption, translated once.
+
+    ``written`` holds the descriptions an editor wrote in ``sources/<book>.yaml`` (``descriptions:``,
+    image id → Persian text), for images the manuscript leaves undescribed; they win over Word's."""
+    placed = {image_id for chapter in chapters for paragraph in chapter.paragraphs for image_id in paragraph.images}
+    for image_id in sorted(set(written) - placed):
+        warnings.append(f"descriptions: no image {image_id} in the manuscript (its images: {', '.join(sorted(placed)) or 'none'})")
+    for chapter in chapters:
+        described: list[Paragraph] = []
+        for i, paragraph in enumerate(chapter.paragraphs):
+            described.append(paragraph)
+            if paragraph.kind == "alt":
+                continue
+            following = chapter.paragraphs[i + 1] if i + 1 < len(chapter.paragraphs) else None
+            caption = following.text if following is not None and following.kind == "caption" else None
+            for image_id in paragraph.images:
+                data = raw.images.get(image_id)
+                alt = (written.get(image_id) or (data.alt if data else "")).strip()
+                if not alt or _FILE_NAME.match(alt):
+                    continue
+                lang = detect_language(alt, default=main_lang) or main_lang
+                if caption is not None and normalize(alt, lang=lang) == caption:
+                    continue
+                described.append(Paragraph(kind="alt", text=normalize(alt, lang=lang), original=alt,
+                                           where=f"{paragraph.where}, description of image {image_id}",
+                                           lang=lang, images=[image_id]))
+        chapter.paragraphs = described
+
+
+def image_descriptions(manuscript: Manuscript) -> set[str]:
+    """IDs of the images the manuscript describes: by a description paragraph, or by a caption
+    that is the alt text word for word."""
+    described = {image_id for chapter in manuscript.chapters for paragraph in chapter.paragraphs if paragraph.kind == "alt"
+                 for image_id in paragraph.images}
+    return described | {image.id for image in manuscript.images if image.alt.strip() and normalize(image.alt) == image.caption}
 
 
 def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[str], main_lang: str) -> None:
