@@ -164,6 +164,9 @@ def chromium() -> str | None:
 
 def ace_available() -> str | None:
     """None when Ace can run here, else why not (one line, with the next step)."""
+    named = os.environ.get("TARJOMAN_ACE")
+    if named and not (Path(named).is_file() or shutil.which(named)):
+        return f"TARJOMAN_ACE names {named}, which is not there (unset it to use the project's own: make ace)"
     if ace_command() is None:
         return "Ace by DAISY is not installed (make ace, which needs npm; or npm install -g @daisy/ace-cli)"
     if chromium() is None:
