@@ -133,6 +133,40 @@ class _Renderer:
             alt = self.caption_text.get(image_id, "")
         return f'<figure><img src="{image.file}" alt="{html.escape(alt, quote=True)}"{attrs}/>{figcaption}</figure>'
 
+    def paired(self, block: Block) -> str:
+        """The block; in a bilingual edition, its Persian first."""
+        if not self.edition.bilingual or block.kind in ("figure", "caption", "alt"):
+            return self.block(block)
+        source = Block(block.kind, block.source, block.source, "fa", block.level)
+        translated = self.block(block)
+        self.index = None  # the anchor belongs to the translation
+        return f'<div class="pair">{self.block(source)}{translated}</div>'
+
+    def table(self, cells: list[Block]) -> str:
+        """One manuscript table, row by row and column by column as in Word (a cell with no text is
+        an empty cell, not a missing one); its header rows as ``<th scope="col">`` in a ``<thead>``."""
+        grid: dict[tuple[int, int], list[Block]] = {}
+        headers = set()
+        for block in cells:
+            row, column = block.cell[1], block.cell[2]
+            grid.setdefault((row, column), []).append(block)
+            if len(block.cell) > 3 and block.cell[3]:
+                headers.add(row)
+        rows = sorted({row for row, _ in grid})
+        if headers >= set(rows):
+            headers = set()  # header cells with nothing under them would head nothing
+        columns = range(1, max(column for _, column in grid) + 1)
+
+        def row_html(row: int) -> str:
+            tag = "th" if row in headers else "td"
+            scope = ' scope="col"' if row in headers else ""
+            return "<tr>" + "".join(f"<{tag}{scope}>{''.join(self.paired(b) for b in grid.get((row, column), []))}</{tag}>" for column in columns) + "</tr>"
+
+        head = [row for row in rows if row in headers and all(r in headers for r in rows[:rows.index(row)])]  # leading header rows
+        body = [row for row in rows if row not in head]
+        thead = f"<thead>{''.join(row_html(r) for r in head)}</thead>" if head else ""
+        return f"<table>{thead}<tbody>{''.join(row_html(r) for r in body)}</tbody></table>"
+
     def chapter_body(self, chapter: EditionChapter) -> str:
         self.captions, self.caption_text, self.descriptions = {}, {}, {}
         self.chapter_id, self.index = chapter.id, None
@@ -149,17 +183,20 @@ class _Renderer:
         parts = []
         if chapter.title:
             parts.append(f"<h1{_attrs(chapter.title.lang, self.lang)}>{_inline(chapter.title, self.lang, self.notes)}</h1>")
+        table: list[Block] = []
         for index, block in enumerate(chapter.blocks):
+            if table and not (block.kind == "table_cell" and block.cell and block.cell[0] == table[0].cell[0]):
+                parts.append(self.table(table))
+                table = []
+            if block.kind == "table_cell" and block.cell:
+                table.append(block)
+                continue
             if chapter.kind == "front" and block.kind == "heading" and block.level == 0:
                 continue  # the title line: the title page carries it
             self.index = index if block.kind == "heading" else None
-            if self.edition.bilingual and block.kind not in ("figure", "caption", "alt"):
-                source = Block(block.kind, block.source, block.source, "fa", block.level)
-                translated = self.block(block)
-                self.index = None  # the anchor belongs to the translation
-                parts.append(f'<div class="pair">{self.block(source)}{translated}</div>')
-            else:
-                parts.append(self.block(block))
+            parts.append(self.paired(block))
+        if table:
+            parts.append(self.table(table))
         if chapter.notes:
             words = self.edition.metadata["words"]
             notes = []
@@ -200,6 +237,10 @@ def _css(lang: str, naskh: bool) -> str:
         "figure { margin: 1.5em 0; text-align: center; }",
         "figure img { max-width: 100%; }",
         "figcaption { font-size: 0.9em; }",
+        "table { border-collapse: collapse; margin: 1em 0; }",
+        "th, td { border: 1px solid #999; padding: 0.2em 0.5em; vertical-align: top; }",
+        "th { font-weight: bold; }",
+        "td > p, th > p { margin: 0; text-indent: 0; }",
         "section.notes { margin-top: 2em; border-top: 1px solid #999; font-size: 0.9em; }",
         "a[epub|type~='noteref'] { vertical-align: super; font-size: 0.75em; text-decoration: none; }",
         ".title { text-align: center; margin-top: 20%; }",

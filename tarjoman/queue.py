@@ -393,6 +393,7 @@ def undescribed_images(manuscript: Manuscript) -> list[dict]:
         for paragraph in chapter.paragraphs:
             for image_id in paragraph.images:
                 if image_id not in described:
+                    described.add(image_id)  # one finding where it first appears (a logo may stand on many pages)
                     report.append(dict(chapter=chapter.id, lang="", segment="", line=0, check="image-description",
                                        message=f"image {image_id} ({paragraph.where}) has no description: give it Alt Text in Word, or write one under "
                                                f"descriptions: in sources/{manuscript.book}.yaml, then extract again",

@@ -37,6 +37,7 @@ def album_docx(path):
     builder.paragraph("ما در محله‌ای کوچک زندگی می‌کردیم.")
     builder.picture(png(6, 4, lambda x, y: (200, 10 * x, 10 * y)), alt=DESCRIBED)
     builder.paragraph("آن روز همه چیز تغییر کرد.")
+    builder.table([["سال", "شهر"], ["سال ۱۳۵۹", "خرمشهر"], ["سال ۱۳۶۰", ""]])  # Word's default look: a header row
     builder.heading("فصل دوم: جبهه", 1)
     builder.paragraph("برادرم به جبهه رفت.")
     builder.picture(png(5, 5, lambda x, y: (10 * y, 90, 10 * x)))  # no alt text at all
@@ -158,6 +159,18 @@ def test_an_undescribed_image_blocks_the_claim_until_an_editor_describes_it(albu
     assert draft.ace.clean and not draft.conforms and "dcterms:conformsTo" not in opf_meta(draft.path)
 
 
+def test_a_table_keeps_its_rows_columns_and_header_cells(album):
+    book = publish_book(album, "album", "en").path
+    with zipfile.ZipFile(book) as archive:
+        chapter = etree.fromstring(archive.read("EPUB/ch01.xhtml"))
+    tables = list(chapter.iter(XHTML + "table"))
+    assert len(tables) == 1
+    head = [[(c.tag[len(XHTML):], c.get("scope")) for c in row] for row in tables[0].find(XHTML + "thead")]
+    assert head == [[("th", "col"), ("th", "col")]]
+    body = [["".join(c.itertext()).strip() for c in row] for row in tables[0].find(XHTML + "tbody")]
+    assert body == [[FILLER["en"]] * 2, [FILLER["en"], ""]]  # the empty cell keeps its place
+
+
 def test_descriptions_file_is_checked(album):
     (album.sources / "album.yaml").write_text("descriptions:\n  - not a mapping\n", encoding="utf-8")
     before = (album.book_dir("album") / "manuscript.json").read_bytes()
@@ -219,3 +232,23 @@ def test_the_real_novel_passes_ace_final_and_draft(tmp_path):
     assert meta["schema:accessMode"] == ["textual"] and meta["schema:accessModeSufficient"] == ["textual"]
     draft = publish_book(project, "novel", "ar", draft=True, ace=True)  # every sentence still Persian, marked so
     assert draft.ace.clean and not draft.conforms, [str(v) for v in draft.ace.violations]
+
+
+def test_the_real_thesis_keeps_its_tables_and_names_its_undescribed_figures(tmp_path):
+    """A real thesis (7 tables, 24 figures with no alt text): its draft passes Ace with the tables as
+    tables with header cells; qa names every figure a blind reader would miss."""
+    require_realdata()
+    need_ace()
+    (tmp_path / "sources").mkdir()
+    shutil.copy(REALDATA / "docx" / "fa" / "fa_thesis_brain-tumor-cnn_MIT.docx", tmp_path / "sources" / "thesis.docx")
+    project = Project(tmp_path)
+    manuscript = extract(tmp_path / "sources" / "thesis.docx", project)
+    findings = [f for f in run_qa(project, "thesis") if f["check"] == "image-description"]
+    assert len(findings) == len(manuscript.images) == 24
+    draft = publish_book(project, "thesis", "en", draft=True, ace=True)
+    assert draft.ace.clean and not draft.conforms, [str(v) for v in draft.ace.violations]
+    with zipfile.ZipFile(draft.path) as archive:
+        pages = [etree.fromstring(archive.read(n)) for n in archive.namelist() if n.endswith(".xhtml")]
+    tables = [t for page in pages for t in page.iter(XHTML + "table")]
+    assert len(tables) == 7 and all(t.find(f"{XHTML}thead/{XHTML}tr/{XHTML}th") is not None for t in tables)
+    assert "Some images have no text description" in opf_meta(draft.path)["schema:accessibilitySummary"][0]

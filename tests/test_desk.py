@@ -161,6 +161,11 @@ def test_the_chapter_page_marks_terms_shows_footnotes_qa_and_the_previous_machin
     sentence = html[html.index(f'id="seg-{dated["id"]}"'):]
     sentence = sentence[:sentence.index('<div class="seg ', 10)] if '<div class="seg ' in sentence[10:] else sentence
     assert '<ul class="qa">' in sentence and "numbers" in sentence and "1359" in sentence
+    # the photograph's description is a sentence to translate, shown as what it is
+    page = desk.get("/books/sample/chapters/ch02/ar").text
+    described = page[page.index('<section class="paragraph alt"'):]
+    source = described[described.index('<div class="source"'):described.index('<div class="target">')]
+    assert "Image description" in described[:300] and re.sub(r"<span.*?</span>|<[^>]+>", "", source).startswith("رضا امینی و علی صفری کنار پل خرمشهر")
 
 
 def test_after_a_revision_the_previous_source_is_on_the_page(app, desk_root):

@@ -123,10 +123,38 @@ def test_arabic_letters_normalised_in_persian_not_in_arabic_quotation():
 def test_table_cells():
     manuscript = read(DATA / "table.docx")
     cells = [p for p in manuscript.chapters[0].paragraphs if p.kind == "table_cell"]
-    assert [(p.cell, p.text) for p in cells] == [
-        ([1, 1, 1], "یگان"), ([1, 1, 2], "فرمانده"), ([1, 2, 1], "لشکر ۹۲ زرهی"), ([1, 2, 2], "سرهنگ امینی"),
+    assert [(p.cell, p.text) for p in cells] == [  # a fourth item, 1: a header row (Word's default look sets the first row apart)
+        ([1, 1, 1, 1], "یگان"), ([1, 1, 2, 1], "فرمانده"), ([1, 2, 1], "لشکر ۹۲ زرهی"), ([1, 2, 2], "سرهنگ امینی"),
     ]
     assert manuscript.tables == 1
+
+
+@pytest.mark.parametrize("look, repeat_row, headers", [
+    ('w:firstRow="0" w:val="04A0"', None, set()),  # the attribute wins over Word 2007's bit mask
+    ('w:val="0400"', None, set()),  # Word 2007: no first-row bit
+    ('w:val="0020"', None, {1}),
+    (None, 2, {2}),  # a row repeated on each page ("Repeat as header row")
+])
+def test_header_rows_come_from_word(tmp_path, look, repeat_row, headers):
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_paragraph("جدول یگان‌ها در این فصل آمده است.")
+    table = document.add_table(rows=3, cols=2)
+    for r in range(3):
+        for c in range(2):
+            table.cell(r, c).text = f"خانهٔ {r} و {c}"
+    tbl_look = table._tbl.tblPr.find(qn("w:tblLook"))
+    table._tbl.tblPr.remove(tbl_look)
+    if look:
+        table._tbl.tblPr.append(parse_xml(f'<w:tblLook xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" {look}/>'))
+    if repeat_row:
+        row = table.rows[repeat_row - 1]._tr
+        row.insert(0, parse_xml('<w:trPr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:tblHeader/></w:trPr>'))
+    document.save(tmp_path / "t.docx")
+    cells = [p.cell for p in read(tmp_path / "t.docx").chapters[0].paragraphs if p.kind == "table_cell"]
+    assert len(cells) == 6 and {cell[1] for cell in cells if len(cell) > 3 and cell[3]} == headers
 
 
 # --- bad input --------------------------------------------------------------

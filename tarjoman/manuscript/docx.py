@@ -33,6 +33,11 @@ RT_ENDNOTES = "http://schemas.openxmlformats.org/officeDocument/2006/relationshi
 RT_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
 
 
+def _on(value: str | None) -> bool:
+    """A Word on/off attribute: absent, "0", "false" and "off" are off."""
+    return value is not None and value.lower() not in ("0", "false", "off")
+
+
 def w(tag: str) -> str:
     return f"{{{W}}}{tag}"
 
@@ -298,11 +303,24 @@ class _DocxReader:
                 self.skipped["tracked deletions"] += 1
 
     def _table(self, tbl, part, note, out) -> None:
+        """Each cell's paragraphs, with ``cell`` = [table, row, column], and a fourth item, 1, in a
+        header row: one Word repeats on each page (``w:tblHeader``), or the first row when the
+        table's style sets it apart (``w:tblLook`` firstRow)."""
         self.tables += 1
         table_no = self.tables
+        look = tbl.find(f"{w('tblPr')}/{w('tblLook')}")
+        first_row = False
+        if look is not None:  # Word 2010 and later write firstRow="1"; Word 2007, a hex bit mask (0x0020: first row)
+            bits = look.get(_VAL) or ""
+            if look.get(w("firstRow")) is not None:
+                first_row = _on(look.get(w("firstRow")))
+            else:
+                first_row = re.fullmatch(r"[0-9A-Fa-f]{1,4}", bits) is not None and bool(int(bits, 16) & 0x20)
         for r, row in enumerate(tbl.iterchildren(_TR), start=1):
+            marked = row.find(f"{w('trPr')}/{w('tblHeader')}")
+            header = (marked is not None and _on(marked.get(_VAL, "1"))) or (r == 1 and first_row)
             for c, tc in enumerate(row.iterchildren(_TC), start=1):
-                self._container(tc, part, [table_no, r, c], note, out)
+                self._container(tc, part, [table_no, r, c, 1] if header else [table_no, r, c], note, out)
 
     # --- paragraphs -------------------------------------------------------
 
