@@ -526,7 +526,7 @@ class Edition:
     lang: str
     size: int
     built_at: datetime
-    checked: str  # what EPUBCheck said
+    checked: str  # what EPUBCheck said, and Ace by DAISY where it checked this build
 
 
 def editions(project: Project, book: str) -> list[Edition]:
@@ -539,8 +539,29 @@ def editions(project: Project, book: str) -> list[Edition]:
     for path in sorted(folder.glob("*.epub")) if folder.is_dir() else []:
         info = path.stat()
         out.append(Edition(path.name, path, path.name.split(".")[1] if path.name.count(".") >= 2 else "", info.st_size,
-                           datetime.fromtimestamp(info.st_mtime, timezone.utc), "EPUBCheck: no errors, no warnings"))
+                           datetime.fromtimestamp(info.st_mtime, timezone.utc), "; ".join(["EPUBCheck: no errors, no warnings", *_ace_verdict(path)])))
     return out
+
+
+def _ace_verdict(path: Path) -> list[str]:
+    """Ace's verdict on the book at ``path``, from the report ``publish --ace`` kept beside it, if
+    that report is of this build (a later ``publish`` without ``--ace`` leaves an older one)."""
+    import json
+    import zipfile
+
+    from .accessibility import CONFORMS_TO, IMPACTS, parse_report
+
+    report = path.with_name(path.name + ".ace") / "report.json"
+    try:
+        if report.stat().st_mtime < path.stat().st_mtime - 1:
+            return []
+        verdict = parse_report(json.loads(report.read_text(encoding="utf-8")))
+        with zipfile.ZipFile(path) as archive:
+            claims = CONFORMS_TO.encode() in archive.read("EPUB/content.opf")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return []
+    counts = ", ".join(f"{verdict.count(impact)} {impact}" for impact in IMPACTS)
+    return [f"Ace: {verdict.outcome} ({counts})", "claims EPUB Accessibility 1.1, WCAG 2.1 AA" if claims else "claims no accessibility conformance"]
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,10 @@ def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book
     assert any("sample.ar.epub" in line for line in job["log"])
     dashboard = publisher.get("/books/sample/dashboard").text
     assert "EPUBCheck: no errors, no warnings" in dashboard and 'href="/books/sample/epub/sample.ar.epub"' in dashboard
+    from tarjoman.accessibility import ace_available
+
+    if ace_available() is None:  # always in CI: the desk's publish checks with Ace where it is installed
+        assert "Ace: pass (0 critical, 0 serious, 0 moderate" in dashboard and "claims no accessibility conformance" in dashboard  # a draft
     assert "Not scored yet" in dashboard
     scored = finished(publisher, publisher.post("/api/books/sample/jobs", {"kind": "report"}).json())
     assert scored["state"] == "done", scored

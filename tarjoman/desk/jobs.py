@@ -32,7 +32,10 @@ def _command(app, book: str, kind: str, draft_edition: bool) -> list[str]:
     if kind == "report":
         return base + ["report", book]
     if kind == "publish":
-        return base + ["publish", book] + (["--draft"] if draft_edition else [])
+        from ..accessibility import ace_available
+
+        # Where Ace by DAISY is installed, every book the desk publishes is checked with it too.
+        return base + ["publish", book] + (["--draft"] if draft_edition else []) + ([] if ace_available() else ["--ace"])
     raise DeskError(f"job {kind!r}: draft, publish or report")
 
 
