@@ -209,8 +209,9 @@ def test_ace_report_is_read_for_its_verdict():
 
 
 def test_the_real_novel_passes_ace_final_and_draft(tmp_path):
-    """The real novel (15,000 sentences, no images): translated without a machine (the translator
-    starts from the POT), and as an untranslated draft; both pass Ace; only the final book claims."""
+    """The real novel (15,000 sentences, no images): translated into English and Urdu without a
+    machine (the translators start from the POT), and into Arabic not at all (a draft, all Persian);
+    all pass Ace; only the final books claim conformance."""
     require_realdata()
     need_ace()
     (tmp_path / "sources").mkdir()
@@ -218,18 +219,20 @@ def test_the_real_novel_passes_ace_final_and_draft(tmp_path):
     project = Project(tmp_path)
     extract(tmp_path / "sources" / "novel.docx", project)
     tarjoman = [sys.executable, "-m", "tarjoman", "--root", str(tmp_path)]
-    subprocess.run([*tarjoman, "review", "export", "novel", "--lang", "en"], check=True, capture_output=True)
+    subprocess.run([*tarjoman, "review", "export", "novel"], check=True, capture_output=True)
     for pot in sorted((tmp_path / "outputs" / "novel" / "review").glob("*/*.pot")):
-        catalog = polib.pofile(str(pot))
-        catalog.metadata["Language"] = "en"
-        for entry in catalog:
-            entry.msgstr = FILLER["en"]
-        catalog.save(str(pot.parent / "en.po"))
+        for lang in ("en", "ur"):  # a left-to-right book, and a right-to-left one set in Nastaliq
+            catalog = polib.pofile(str(pot))
+            catalog.metadata["Language"] = lang
+            for entry in catalog:
+                entry.msgstr = FILLER[lang]
+            catalog.save(str(pot.parent / f"{lang}.po"))
     subprocess.run([*tarjoman, "review", "import", "novel"], check=True, capture_output=True)
-    final = publish_book(project, "novel", "en", ace=True)
-    assert final.ace.clean and final.conforms, [str(v) for v in final.ace.violations]
-    meta = opf_meta(final.path)
-    assert meta["schema:accessMode"] == ["textual"] and meta["schema:accessModeSufficient"] == ["textual"]
+    for lang in ("en", "ur"):
+        final = publish_book(project, "novel", lang, ace=True)
+        assert final.ace.clean and final.conforms, (lang, [str(v) for v in final.ace.violations])
+        meta = opf_meta(final.path)
+        assert meta["schema:accessMode"] == ["textual"] and meta["schema:accessModeSufficient"] == ["textual"]
     draft = publish_book(project, "novel", "ar", draft=True, ace=True)  # every sentence still Persian, marked so
     assert draft.ace.clean and not draft.conforms, [str(v) for v in draft.ace.violations]
 
