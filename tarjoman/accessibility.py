@@ -125,12 +125,12 @@ def described_images(edition) -> set[str]:
     """IDs of the edition's images with an approved description in its language: the translation of
     the manuscript's alt text, or of the caption where the alt text was the caption's words. A
     machine draft in a draft edition does not count."""
-    from .text import normalize
+    from .manuscript.build import caption_describes
 
     def good(block) -> bool:
         return block.approved and bool(block.text.strip()) and block.lang == edition.lang
 
-    alt_is_caption = {image.id for image in edition.images if image.alt.strip() and normalize(image.alt) == normalize(image.caption)}
+    alt_is_caption = {image.id for image in edition.images if caption_describes(image)}
     described = set()
     for chapter in edition.chapters:
         figure: list[str] = []

@@ -14,6 +14,7 @@ from conftest import FILLER, REALDATA, REPO, SAMPLE
 from lxml import etree
 from pg_cluster import skip_or_fail
 
+from tarjoman.accessibility import chromium
 from tarjoman.book import draft_book, publish_book
 from tarjoman.engines import GenerationSettings, load_engine
 from tarjoman.epub import check_epub
@@ -316,10 +317,6 @@ def test_structure_matches_the_w3c_arabic_sample(published):
         assert spine.get("page-progression-direction") == "rtl" and spine.get("toc") == "ncx"
         assert any("nav" in (i.get("properties") or "") for i in opf.iter("{%s}item" % NS["opf"]))
         assert any(i.get("media-type") == "application/x-dtbncx+xml" for i in opf.iter("{%s}item" % NS["opf"]))
-
-
-def chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.mark.parametrize("lang", ["ar", "ur"])

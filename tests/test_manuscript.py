@@ -387,6 +387,9 @@ def test_markdown_reader(tmp_path):
     first = manuscript.chapters[0].paragraphs[0].segments[0]
     assert first.text == "روزی از مرو بیرون شدم." and first.notes[0].footnote == "fn1"
     assert manuscript.images[0].caption == "عکس کاروان"
+    from tarjoman.manuscript.build import image_descriptions
+
+    assert image_descriptions(manuscript) == {manuscript.images[0].id}  # ![caption](file): the caption describes it
 
 
 def test_plain_text_with_numbered_parts(tmp_path):

@@ -258,12 +258,17 @@ def _describe_images(raw: RawDocument, chapters: list[Chapter], main_lang: str, 
         chapter.paragraphs = described
 
 
+def caption_describes(image: Image) -> bool:
+    """The image's alt text is its caption word for word: the caption is its description."""
+    return bool(image.alt.strip()) and normalize(image.alt) == normalize(image.caption)
+
+
 def image_descriptions(manuscript: Manuscript) -> set[str]:
     """IDs of the images the manuscript describes: by a description paragraph, or by a caption
     that is the alt text word for word."""
     described = {image_id for chapter in manuscript.chapters for paragraph in chapter.paragraphs if paragraph.kind == "alt"
                  for image_id in paragraph.images}
-    return described | {image.id for image in manuscript.images if image.alt.strip() and normalize(image.alt) == image.caption}
+    return described | {image.id for image in manuscript.images if caption_describes(image)}
 
 
 def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[str], main_lang: str) -> None:
