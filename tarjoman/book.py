@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -165,9 +165,12 @@ def draft_chapter(
     return report
 
 
+FORMATS = ("epub", "pdf", "docx")
+
+
 @dataclass
 class PublishResult:
-    path: Path
+    path: Path  # the first format's file (the EPUB when it was asked for)
     lang: str
     draft: bool
     untranslated: int
@@ -175,20 +178,49 @@ class PublishResult:
     ace: object | None = None  # tarjoman.accessibility.AceReport, when Ace checked the book
     conforms: bool = False
     ace_report: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # format → file written
+    pages: int | None = None  # the PDF's
 
 
-def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False, ace: bool = False) -> PublishResult:
-    """Build and check ``outputs/<book>/epub/<book>.<lang>[.bilingual].epub`` from the store."""
+def edition_path(book_dir: Path, book: str, lang: str, form: str, *, bilingual: bool = False) -> Path:
+    """``outputs/<book>/<format>/<book>.<lang>[.bilingual].<format>``."""
+    return book_dir / form / (f"{book}.{lang}.bilingual.{form}" if bilingual else f"{book}.{lang}.{form}")
+
+
+def publish_book(project: Project, book: str, lang: str, *, draft: bool = False, bilingual: bool = False, ace: bool = False,
+                 formats: tuple[str, ...] = ("epub",)) -> PublishResult:
+    """Build and check ``outputs/<book>/<format>/<book>.<lang>[.bilingual].<format>`` from the store, for each
+    of ``formats`` (epub, pdf, docx) from the one edition."""
     from .edition import build_edition
-    from .epub import render_epub
 
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ProjectError(f"cannot publish as {(unknown or [''])[0]!r}; the formats are {', '.join(FORMATS)}")
     book_dir = project.book_dir(book)
-    # An EPUB holds the text, the images and the fonts; it is written beside the old one first.
+    # An edition holds the text, the images and the fonts; each file is written beside the old one first.
     fonts = size_of(Path(__file__).parent / "fonts")
-    ensure_room(book_dir / "epub", 2 * size_of(project.manuscript_path(book)) + size_of(book_dir / "images") + fonts, f"publish {book} in {lang}")
+    need = 2 * size_of(project.manuscript_path(book)) + size_of(book_dir / "images") + fonts
+    for form in formats:
+        ensure_room(book_dir / form, need, f"publish {book} in {lang} as {form}")
     with book_lock(book_dir, "publishing", name=".lock-publish"):
         edition = build_edition(project, book, lang, draft=draft, bilingual=bilingual)
-        name = f"{book}.{lang}.bilingual.epub" if bilingual else f"{book}.{lang}.epub"
-        written = render_epub(edition, book_dir / "epub" / name, ace=ace)
-    return PublishResult(written.path, lang, draft, edition.untranslated, unimported_files(project, book, [lang]),
-                         written.ace, written.conforms, written.report)
+        result = PublishResult(Path(), lang, draft, edition.untranslated, [])
+        for form in formats:
+            target = edition_path(book_dir, book, lang, form, bilingual=bilingual)
+            if form == "epub":
+                from .epub import render_epub
+
+                written = render_epub(edition, target, ace=ace)
+                result.ace, result.conforms, result.ace_report = written.ace, written.conforms, written.report
+            elif form == "pdf":
+                from .pdf import render_pdf
+
+                result.pages = render_pdf(edition, target).pages
+            else:
+                from .worddoc import render_docx
+
+                render_docx(edition, target)
+            result.files[form] = target
+    result.path = result.files[formats[0]]
+    result.review_problems = unimported_files(project, book, [lang])
+    return result

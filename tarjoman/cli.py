@@ -425,30 +425,40 @@ def report(project: Project, book: str, as_json: bool) -> None:
     click.echo(f"chart: {chart}")
 
 
-@cli.command(help="Build EPUB 3 books of BOOK, one per language, from the approved translations; each is checked with EPUBCheck.")
+@cli.command(help="Build the books of BOOK, one per language, from the approved translations: EPUB 3 (checked with EPUBCheck), "
+             "a print-ready PDF (page size and margins from the book's YAML `print:`) and a Word manuscript for copy-editors.")
 @click.argument("book")
+@click.option("--format", "formats", default="epub", show_default=True,
+              help="Comma-separated: epub, pdf, docx (or 'all'); each goes to outputs/BOOK/<format>/.")
 @click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated list of ar, en, fr, ur, or 'all'.")
 @click.option("--draft", is_flag=True, help="Use machine drafts where nothing is approved yet; the book says DRAFT on its title page and in its metadata.")
 @click.option("--bilingual", is_flag=True, help="A proofreading edition: each Persian paragraph followed by its translation.")
 @click.option("--ace", is_flag=True, help="Check each book with Ace by DAISY too (make ace installs it); its report goes beside the book as "
               "<name>.ace/report.html, and the book claims EPUB Accessibility 1.1 (WCAG 2.1 AA) only if Ace finds nothing, every image has an approved description and it is not a --draft.")
 @click.pass_obj
-def publish(project: Project, book: str, langs: str, draft: bool, bilingual: bool, ace: bool) -> None:
+def publish(project: Project, book: str, formats: str, langs: str, draft: bool, bilingual: bool, ace: bool) -> None:
     from .accessibility import ace_available
-    from .book import publish_book
+    from .book import FORMATS, publish_book
     from .languages import parse_targets
 
     targets = parse_targets(langs, "publish in")
+    chosen = FORMATS if formats.strip() == "all" else tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    if not chosen or any(f not in FORMATS for f in chosen):
+        raise click.BadParameter(f"{formats!r}: the formats are {', '.join(FORMATS)} (comma-separated), or 'all'", param_hint="--format")
+    if ace and "epub" not in chosen:
+        raise click.BadParameter("Ace checks EPUB books; add epub to --format", param_hint="--ace")
     if ace and (why := ace_available()):
         raise click.ClickException(f"--ace: {why}")
     for lang in targets:
-        result = publish_book(project, book, lang, draft=draft, bilingual=bilingual, ace=ace)
+        result = publish_book(project, book, lang, draft=draft, bilingual=bilingual, ace=ace, formats=chosen)
         for problem in result.review_problems:
             click.echo(f"  {problem}", err=True)
         note = " (DRAFT)" if draft else ""
         if result.untranslated:
             note += f", {result.untranslated} sentences left in Persian"
-        click.echo(f"{lang}: {result.path}{note}")
+        for form, path in result.files.items():
+            pages = f", {result.pages} pages" if form == "pdf" else ""
+            click.echo(f"{lang}: {path}{pages}{note}")
         if result.ace is not None:
             counts = ", ".join(f"{result.ace.count(impact)} {impact}" for impact in ("critical", "serious", "moderate", "minor"))
             verdict = "conforms to EPUB Accessibility 1.1, WCAG 2.1 AA" if result.conforms else "claims no conformance"

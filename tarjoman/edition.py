@@ -19,10 +19,10 @@ from .project import Project
 from .qa import approval_problem
 
 CREDITS = {
-    "en": {"translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "landmarks": "Landmarks", "made": "Made with"},
-    "fr": {"translated": "Traduit du persan par", "author": "Auteur", "translators": "Traduction", "editors": "Glossaire", "publisher": "Éditeur", "draft": "ÉPREUVE — traduction automatique non encore approuvée", "notes": "Notes", "contents": "Table des matières", "credits": "Crédits", "landmarks": "Repères", "made": "Réalisé avec"},
-    "ar": {"translated": "ترجمه عن الفارسية", "author": "المؤلف", "translators": "الترجمة", "editors": "محررو المسرد", "publisher": "الناشر", "draft": "مسودة — ترجمة آلية لم يعتمدها المترجمون بعد", "notes": "الحواشي", "contents": "المحتويات", "credits": "بيانات النشر", "landmarks": "معالم الكتاب", "made": "أُعدّ باستخدام"},
-    "ur": {"translated": "فارسی سے ترجمہ", "author": "مصنف", "translators": "ترجمہ", "editors": "فرہنگ کے مدیر", "publisher": "ناشر", "draft": "مسودہ — مشینی ترجمہ جسے مترجمین نے ابھی منظور نہیں کیا", "notes": "حواشی", "contents": "فہرست", "credits": "اشاعتی معلومات", "landmarks": "اہم مقامات", "made": "تیار کردہ بذریعہ"},
+    "en": {"draft_mark": "DRAFT", "translated": "Translated from the Persian by", "author": "Author", "translators": "Translation", "editors": "Glossary editors", "publisher": "Publisher", "draft": "DRAFT — machine translation not yet approved by translators", "notes": "Notes", "contents": "Contents", "credits": "Credits", "landmarks": "Landmarks", "made": "Made with"},
+    "fr": {"draft_mark": "ÉPREUVE", "translated": "Traduit du persan par", "author": "Auteur", "translators": "Traduction", "editors": "Glossaire", "publisher": "Éditeur", "draft": "ÉPREUVE — traduction automatique non encore approuvée", "notes": "Notes", "contents": "Table des matières", "credits": "Crédits", "landmarks": "Repères", "made": "Réalisé avec"},
+    "ar": {"draft_mark": "مسودة", "translated": "ترجمه عن الفارسية", "author": "المؤلف", "translators": "الترجمة", "editors": "محررو المسرد", "publisher": "الناشر", "draft": "مسودة — ترجمة آلية لم يعتمدها المترجمون بعد", "notes": "الحواشي", "contents": "المحتويات", "credits": "بيانات النشر", "landmarks": "معالم الكتاب", "made": "أُعدّ باستخدام"},
+    "ur": {"draft_mark": "مسودہ", "translated": "فارسی سے ترجمہ", "author": "مصنف", "translators": "ترجمہ", "editors": "فرہنگ کے مدیر", "publisher": "ناشر", "draft": "مسودہ — مشینی ترجمہ جسے مترجمین نے ابھی منظور نہیں کیا", "notes": "حواشی", "contents": "فہرست", "credits": "اشاعتی معلومات", "landmarks": "اہم مقامات", "made": "تیار کردہ بذریعہ"},
 }
 
 
@@ -125,8 +125,9 @@ def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dic
         "identifier": f"urn:isbn:{local['isbn']}" if local.get("isbn") else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'tarjoman:{manuscript.book}:{lang}')}",
         "date": str(local.get("date") or meta.get("date") or meta.get("created", ""))[:10],
         "rights": local.get("rights") or meta.get("rights", ""),
-        "cover": meta.get("cover", ""),
+        "cover": local.get("cover") or meta.get("cover", ""),  # images/cover….jpg in the book's folder (extract checked it)
         "language": lang,
+        "print": meta.get("print") or {},  # page size and margins of the PDF (tarjoman.pdf.page_setup)
         "words": CREDITS[lang],
     }
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .accessibility import AceReport
+from .cover import cover_image
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
 from .files import temporary_beside
@@ -62,14 +63,18 @@ def _text(text: str, lang: str, book_lang: str) -> str:
     return "".join(out)
 
 
-def _inline(block: Block, book_lang: str, notes: dict[str, int]) -> str:
-    """The block's text with its note references, escaped."""
+def _noteref(note: str, number: int, book_lang: str) -> str:
+    return f'<a epub:type="noteref" role="doc-noteref" id="ref-{note}" href="#{note}">{_number(number, book_lang)}</a>'
+
+
+def _inline(block: Block, book_lang: str, notes: dict[str, int], noteref=_noteref) -> str:
+    """The block's text with its note references (``noteref(note id, number, book language)``), escaped."""
     out, last = [], 0
     for offset, note in sorted(block.notes):
         out.append(_text(block.text[last:offset], block.lang, book_lang))
         number = notes.get(note)
         if number is not None:
-            out.append(f'<a epub:type="noteref" role="doc-noteref" id="ref-{note}" href="#{note}">{_number(number, book_lang)}</a>')
+            out.append(noteref(note, number, book_lang))
         last = offset
     out.append(_text(block.text[last:], block.lang, book_lang))
     return "".join(out)
@@ -85,8 +90,12 @@ def _attrs(lang: str, book_lang: str) -> str:
 
 
 class _Renderer:
-    def __init__(self, edition: Edition):
+    """XHTML for each chapter of an edition. ``footnotes``: each note's text where it is called, for
+    a paged medium to set at the foot of the page (the PDF); else the notes follow the chapter."""
+
+    def __init__(self, edition: Edition, *, footnotes: bool = False):
         self.edition = edition
+        self.footnotes = footnotes
         self.chapter_id, self.index = "", None
         self.captions: dict[str, str] = {}
         self.caption_text: dict[str, str] = {}
@@ -94,6 +103,14 @@ class _Renderer:
         self.lang = edition.lang
         self.image_files = {image.id: image for image in edition.images}
         self.notes = {note.id: note.number for chapter in edition.chapters for note in chapter.notes}
+        self.note_blocks = {note.id: note.blocks for chapter in edition.chapters for note in chapter.notes}
+
+    def inline(self, block: Block) -> str:
+        return _inline(block, self.lang, self.notes, self.footnote if self.footnotes else _noteref)
+
+    def footnote(self, note: str, number: int, book_lang: str) -> str:
+        body = " ".join(_inline(b, book_lang, {}) for b in self.note_blocks.get(note, []))
+        return f'<span class="footnote" id="{note}">{body}</span>'
 
     def block(self, block: Block) -> str:
         a = _attrs(block.lang, self.lang)
@@ -102,18 +119,18 @@ class _Renderer:
         if block.kind == "heading":
             level = min(6, max(2, (block.level or 2)))
             anchor = f' id="{self.chapter_id}-h{self.index}"' if self.index is not None else ""
-            return f"<h{level}{anchor}{a}>{_inline(block, self.lang, self.notes)}</h{level}>"
+            return f"<h{level}{anchor}{a}>{self.inline(block)}</h{level}>"
         if block.kind == "verse":
             lines = block.text.split("\n")
             inner = "".join(f'<span class="hemistich">{_text(line, block.lang, self.lang)}</span>' for line in lines)
             return f'<p class="verse"{a}>{inner}</p>'
         if block.kind == "quotation":
-            return f"<blockquote{a}><p>{_inline(block, self.lang, self.notes)}</p></blockquote>"
+            return f"<blockquote{a}><p>{self.inline(block)}</p></blockquote>"
         if block.kind in ("caption", "alt"):
             return ""  # rendered inside its figure, and as its image's description
         css = {"list_item": "item", "table_cell": "cell", "footnote": "note"}.get(block.kind)
         cls = f' class="{css}"' if css else ""
-        return f"<p{cls}{a}>{_inline(block, self.lang, self.notes)}</p>"
+        return f"<p{cls}{a}>{self.inline(block)}</p>"
 
     def figure(self, image_id: str) -> str:
         image = self.image_files.get(image_id)
@@ -178,11 +195,11 @@ class _Renderer:
                 figure -= 1
             if block.kind == "caption" and figure >= 0 and chapter.blocks[figure].kind == "figure":
                 for image_id in chapter.blocks[figure].images:
-                    self.captions[image_id] = _inline(block, self.lang, self.notes)
+                    self.captions[image_id] = self.inline(block)
                     self.caption_text[image_id] = block.text if block.lang == self.lang else ""
         parts = []
         if chapter.title:
-            parts.append(f"<h1{_attrs(chapter.title.lang, self.lang)}>{_inline(chapter.title, self.lang, self.notes)}</h1>")
+            parts.append(f"<h1{_attrs(chapter.title.lang, self.lang)}>{self.inline(chapter.title)}</h1>")
         table: list[Block] = []
         for index, block in enumerate(chapter.blocks):
             if table and not (block.kind == "table_cell" and block.cell and block.cell[0] == table[0].cell[0]):
@@ -197,7 +214,7 @@ class _Renderer:
             parts.append(self.paired(block))
         if table:
             parts.append(self.table(table))
-        if chapter.notes:
+        if chapter.notes and not self.footnotes:
             words = self.edition.metadata["words"]
             notes = []
             for note in chapter.notes:
@@ -248,8 +265,8 @@ def _css(lang: str, naskh: bool) -> str:
         ".draft { text-align: center; color: #a00; font-weight: bold; border: 2px solid #a00; padding: 0.5em; }",
         "div.pair { margin-bottom: 1em; }",
         "div.pair > *:first-child { color: #555; }",
-        ".cover { text-align: center; padding-top: 30%; }",
-        ".cover h1 { font-size: 2.4em; }",
+        ".cover { text-align: center; margin: 0; padding: 0; }",
+        ".cover img { max-width: 100%; max-height: 95vh; }",
     ]
     return "\n".join(r for r in rules if r) + "\n"
 
@@ -380,7 +397,13 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     esc = lambda s: _text(s, lang, lang)  # noqa: E731
     draft_note = f'<p class="draft">{html.escape(words["draft"])}</p>' if edition.draft else ""
     subtitle = f"<h2>{esc(meta['subtitle'])}</h2>" if meta["subtitle"] else ""
-    cover = document("cover", "cover.xhtml", meta["title"], f'<section class="cover" epub:type="cover"><h1>{esc(meta["title"])}</h1><p>{esc(meta["author"])}</p>{draft_note}</section>')
+    # The cover image (the YAML's, or a typographic one set from the translated title): the
+    # package's cover-image, and the first page.
+    image = cover_image(edition)
+    book.set_cover(image.file_name, image.data, create_page=False)
+    alt = html.escape(" — ".join(v for v in (meta["title"], meta["author"]) if v), quote=True)
+    cover = document("cover", "cover.xhtml", meta["title"],
+                     f'<section class="cover" epub:type="cover"><img role="doc-cover" src="{image.file_name}" alt="{alt}"/>{draft_note}</section>')
     translators = ", ".join(meta["translators"])
     title_page = document(
         "titlepage", "title.xhtml", meta["title"],

@@ -1,6 +1,7 @@
 """The sample book in four languages, approved, draft and bilingual; every one passes EPUBCheck,
 and is read back to check what a reader relies on."""
 
+import io
 import json
 import re
 import shutil
@@ -152,8 +153,9 @@ A11Y = {"ar": "لكل صورة وصف نصي", "ur": "ہر تصویر کی مت�
 
 
 def images_of(path: Path):
+    """The book's images, but for the cover (tested on its own)."""
     for name in names(path):
-        if name.endswith(".xhtml"):
+        if name.endswith(".xhtml") and name != "EPUB/cover.xhtml":
             yield from read(path, name).iter("{%s}img" % NS["x"])
 
 
@@ -181,6 +183,32 @@ def test_image_description_is_translated_never_the_persian(published, lang):
         # …and the description is not read out a second time as a paragraph of the text
         text = "".join(read(path, "EPUB/ch02.xhtml").itertext())
         assert PHOTO not in text and DESCRIBED[lang] not in text
+
+
+@pytest.mark.parametrize("lang", ["ar", "en", "fr", "ur"])
+def test_every_book_has_a_cover_image(published, lang):
+    """No cover named in the sample's YAML: a typographic one, set from the translated title, is the
+    package's cover-image and the first page, described by the title and author."""
+    from PIL import Image
+
+    _, books, drafts = published
+    opf = read(books[lang], "EPUB/content.opf")
+    covers = [item for item in opf.iter("{%s}item" % NS["opf"]) if "cover-image" in (item.get("properties") or "").split()]
+    assert len(covers) == 1 and covers[0].get("media-type") == "image/jpeg"
+    with zipfile.ZipFile(books[lang]) as archive:
+        image = Image.open(io.BytesIO(archive.read("EPUB/" + covers[0].get("href"))))
+    assert image.format == "JPEG" and image.size == (1600, 2560)
+    first = opf.find("opf:spine/opf:itemref", NS).get("idref")
+    page = read(books[lang], f"EPUB/{next(i.get('href') for i in opf.iter('{%s}item' % NS['opf']) if i.get('id') == first)}")
+    img = page.find(".//x:img", NS)
+    assert img.get("src") == covers[0].get("href") and img.get("role") == "doc-cover"
+    title = {"ar": "أيام كارون", "en": "Days of the Karun", "fr": "Les jours du Karoun", "ur": "کارون کے دن"}[lang]
+    assert img.get("alt").startswith(title)
+    if lang in drafts:  # a draft's cover is another image: it says DRAFT
+        with zipfile.ZipFile(drafts[lang]) as archive:
+            draft_cover = archive.read("EPUB/images/cover.jpg")
+        with zipfile.ZipFile(books[lang]) as archive:
+            assert draft_cover != archive.read("EPUB/images/cover.jpg")
 
 
 def test_accessibility_metadata_says_what_is_in_the_book(published):

@@ -86,12 +86,19 @@ def extract(source: Path, project: Project, *, book: str | None = None, options:
     """
     source = Path(source)
     slug = check_slug(book) if book else slug_from_path(source)
-    metadata = {}
+    metadata, covers, named_by = {}, {}, None
     for candidate in (project.sources / f"{slug}.yaml", source.parent / f"{slug}.yaml", source.with_suffix(".yaml")):
         if candidate.is_file():
-            metadata = read_metadata_file(candidate)
+            metadata, named_by = read_metadata_file(candidate), candidate
             break
+    if metadata:
+        from ..cover import import_covers
+        from ..pdf import page_setup
+
+        page_setup(metadata, named_by)  # a wrong page size is refused now, not when the book is printed
+        metadata = import_covers(metadata, named_by, covers)  # the cover images, checked, kept beside the book
     manuscript, files = read_manuscript(source, book=slug, metadata=metadata, options=options)
+    files.update(covers)
     from ..book import book_lock
 
     folder = project.book_dir(slug)
