@@ -519,6 +519,11 @@ def blockers(project: Project, store: Store, book: str) -> list[Blocker]:
     return out
 
 
+EDITION_TYPES = {"epub": "application/epub+zip", "pdf": "application/pdf",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+EDITION_KINDS = {"epub": "EPUBCheck: no errors, no warnings", "pdf": "print edition (PDF, fonts embedded)", "docx": "Word manuscript for copy-editing"}
+
+
 @dataclass(frozen=True)
 class Edition:
     name: str
@@ -526,20 +531,24 @@ class Edition:
     lang: str
     size: int
     built_at: datetime
-    checked: str  # what EPUBCheck said, and Ace by DAISY where it checked this build
+    checked: str  # what EPUBCheck said, and Ace by DAISY where it checked this build; what a PDF or Word file is
+    format: str = "epub"
 
 
 def editions(project: Project, book: str) -> list[Edition]:
-    """The book's EPUB files. ``publish`` writes a book only when EPUBCheck finds nothing in it
-    (no error, no warning), so every file here passed when it was built."""
+    """The book's published files: EPUBs, PDFs, Word files (``outputs/<book>/<format>/``). ``publish``
+    writes an EPUB only when EPUBCheck finds nothing in it (no error, no warning), so every EPUB here
+    passed when it was built."""
     from datetime import timezone
 
-    folder = project.book_dir(book) / "epub"
     out = []
-    for path in sorted(folder.glob("*.epub")) if folder.is_dir() else []:
-        info = path.stat()
-        out.append(Edition(path.name, path, path.name.split(".")[1] if path.name.count(".") >= 2 else "", info.st_size,
-                           datetime.fromtimestamp(info.st_mtime, timezone.utc), "; ".join(["EPUBCheck: no errors, no warnings", *_ace_verdict(path)])))
+    for form in EDITION_TYPES:
+        folder = project.book_dir(book) / form
+        for path in sorted(folder.glob(f"*.{form}")) if folder.is_dir() else []:
+            info = path.stat()
+            checked = [EDITION_KINDS[form], *(_ace_verdict(path) if form == "epub" else [])]
+            out.append(Edition(path.name, path, path.name.split(".")[1] if path.name.count(".") >= 2 else "", info.st_size,
+                               datetime.fromtimestamp(info.st_mtime, timezone.utc), "; ".join(checked), form))
     return out
 
 

@@ -224,7 +224,8 @@ def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book
     tara.put(f"/api/books/sample/segments/{row['id']}/ar", {"text": "جملة معتمدة.", "state": "approved", "base_version": row["version"]})
     publisher = Desk(app, "pub")
     assert tara.post("/api/books/sample/jobs", {"kind": "publish"}).status_code == 403
-    started = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
+    assert publisher.post("/api/books/sample/jobs", {"kind": "publish", "formats": ["xps"]}).status_code == 422
+    started = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True, "formats": ["epub", "docx"]})
     assert started.status_code == 200, started.text
     job = started.json()
     again = publisher.post("/api/books/sample/jobs", {"kind": "publish", "draft_edition": True})
@@ -234,6 +235,7 @@ def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book
     assert any("sample.ar.epub" in line for line in job["log"])
     dashboard = publisher.get("/books/sample/dashboard").text
     assert "EPUBCheck: no errors, no warnings" in dashboard and 'href="/books/sample/epub/sample.ar.epub"' in dashboard
+    assert 'href="/books/sample/docx/sample.ar.docx"' in dashboard and "Word manuscript" in dashboard
     from tarjoman.accessibility import ace_available
 
     if ace_available() is None:  # always in CI: the desk's publish checks with Ace where it is installed
@@ -245,6 +247,9 @@ def test_a_publisher_publishes_from_the_dashboard_and_downloads_the_checked_book
     assert "post-edit.png" in dashboard and re.search(r"ar: chrF \d", dashboard)
     epub = publisher.get("/books/sample/epub/sample.ar.epub")
     assert epub.status_code == 200 and epub.content[:2] == b"PK"
+    word = publisher.get("/books/sample/docx/sample.ar.docx")
+    assert word.status_code == 200 and word.content[:2] == b"PK" and "wordprocessingml" in word.headers["content-type"]
+    assert publisher.get("/books/sample/pdf/sample.ar.docx").status_code == 404
     assert publisher.get("/books/sample/post-edit.png").content[:4] == b"\x89PNG"
     assert publisher.get("/books/sample/epub/..%2Ftarjoman.sqlite").status_code in (400, 404)
 

@@ -125,6 +125,7 @@ class InconsistencyOut(BaseModel):
 class JobIn(BaseModel):
     kind: Literal["draft", "publish", "report"]
     draft_edition: bool = False
+    formats: list[Literal["epub", "pdf", "docx"]] = ["epub"]  # publish: the EPUB, and the print (pdf) and Word (docx) editions
 
 
 def _user(who: SessionView) -> UserOut:
@@ -260,7 +261,7 @@ def decide(book: str, body: TermIn, request: Request, who: SessionView = Depends
 @router.post("/books/{book}/jobs")
 def start_job(book: str, body: JobIn, request: Request, who: SessionView = Depends(checked)) -> dict:
     require(who, "publish")
-    job = jobs.start(request.app, book, body.kind, who=who.user.name, draft_edition=body.draft_edition)
+    job = jobs.start(request.app, book, body.kind, who=who.user.name, draft_edition=body.draft_edition, formats=tuple(body.formats))
     return jobs.describe(request.app, job)
 
 

@@ -21,7 +21,7 @@ from ..workspace import DeskError, when
 TAIL_LINES = 8
 
 
-def _command(app, book: str, kind: str, draft_edition: bool) -> list[str]:
+def _command(app, book: str, kind: str, draft_edition: bool, formats: tuple[str, ...] = ("epub",)) -> list[str]:
     root = str(app.state.project.root)
     base = [sys.executable, "-m", "tarjoman", "--root", root]
     if kind == "draft":
@@ -33,18 +33,23 @@ def _command(app, book: str, kind: str, draft_edition: bool) -> list[str]:
         return base + ["report", book]
     if kind == "publish":
         from ..accessibility import ace_available
+        from ..book import FORMATS
 
-        # Where Ace by DAISY is installed, every book the desk publishes is checked with it too.
-        return base + ["publish", book] + (["--draft"] if draft_edition else []) + ([] if ace_available() else ["--ace"])
+        chosen = [f for f in FORMATS if f in formats]
+        if not chosen or len(chosen) != len(set(formats)):
+            raise DeskError(f"publish formats {', '.join(formats) or 'none'}: choose among {', '.join(FORMATS)}")
+        # Where Ace by DAISY is installed, every EPUB the desk publishes is checked with it too.
+        ace = "epub" in chosen and ace_available() is None
+        return base + ["publish", book, "--format", ",".join(chosen)] + (["--draft"] if draft_edition else []) + (["--ace"] if ace else [])
     raise DeskError(f"job {kind!r}: draft, publish or report")
 
 
-def start(app, book: str, kind: str, *, who: str, draft_edition: bool = False) -> JobView:
+def start(app, book: str, kind: str, *, who: str, draft_edition: bool = False, formats: tuple[str, ...] = ("epub",)) -> JobView:
     check_slug(book)
     project = app.state.project
     if not project.manuscript_path(book).is_file():
         raise DeskError(f"book {book!r} has not been extracted")
-    command = _command(app, book, kind, draft_edition)
+    command = _command(app, book, kind, draft_edition, formats)
     folder = project.book_dir(book) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     job = rows.start_job(app.state.store, book, kind, command[4:], who=who, log="", host=socket.gethostname(), gone=_gone)

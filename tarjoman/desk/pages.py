@@ -214,7 +214,8 @@ async def job_start(book: str, request: Request, who: SessionView = Depends(chec
     form = await request.form()
     error = ""
     try:
-        jobs.start(request.app, book, str(form.get("kind", "")), who=who.user.name, draft_edition=form.get("draft_edition") == "1")
+        formats = ("epub", "pdf", "docx") if form.get("print_editions") == "1" else ("epub",)
+        jobs.start(request.app, book, str(form.get("kind", "")), who=who.user.name, draft_edition=form.get("draft_edition") == "1", formats=formats)
     except TarjomanError as exc:
         error = str(exc)
     return _jobs_page(request, who, book, error)
@@ -229,13 +230,20 @@ def chart(book: str, request: Request, who: SessionView = Depends(me)):
     return FileResponse(path, media_type="image/png")
 
 
-@router.get("/books/{book}/epub/{name}")
-def download(book: str, name: str, request: Request, who: SessionView = Depends(me)):
-    require(who, "publish")
-    found = {e.name: e for e in workspace.editions(project(request), book)}.get(name)
-    if found is None:
-        raise workspace.NotFound(f"no edition {name!r} of {book!r}")
-    return FileResponse(found.path, media_type="application/epub+zip", filename=name)
+def _download(form: str):
+    def download(book: str, name: str, request: Request, who: SessionView = Depends(me)):
+        """An edition's file: /books/<book>/epub/<book>.ar.epub, …/pdf/…, …/docx/…"""
+        require(who, "publish")
+        found = {(e.format, e.name): e for e in workspace.editions(project(request), book)}.get((form, name))
+        if found is None:
+            raise workspace.NotFound(f"no {form} edition {name!r} of {book!r}")
+        return FileResponse(found.path, media_type=workspace.EDITION_TYPES[found.format], filename=name)
+
+    return download
+
+
+for _form in workspace.EDITION_TYPES:
+    router.add_api_route(f"/books/{{book}}/{_form}/{{name}}", _download(_form), methods=["GET"], name=f"download_{_form}")
 
 
 # --- users ------------------------------------------------------------------------------
