@@ -35,14 +35,15 @@ test: $(STAMP) $(if $(shell command -v npm),$(ACE))
 #   1. extract, draft with the demo model (sources/demo-model: a small NLLB-architecture
 #      model that knows only this sample; see `make demo-model`), then wait for review;
 #   2. sources/demo_approve.py stands in for translators and accepts every draft unread;
-#   3. the pipeline again: nothing is drafted twice, all four EPUBs are published.
+#   3. the pipeline again: nothing is drafted twice; all four books are published, each as an
+#      EPUB, a print-ready PDF and a Word manuscript.
 DEMO_MODEL := sources/demo-model
 
 demo: $(STAMP)
 	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1
 	$(PY) sources/demo_approve.py sample
-	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1
-	@echo "The four books:" && ls -1 outputs/sample/epub/*.epub
+	$(VENV)/bin/tarjoman run sources/sample.docx --book sample --model $(DEMO_MODEL) --beams 1 --format all
+	@echo "The four books:" && ls -1 outputs/sample/epub/*.epub outputs/sample/pdf/*.pdf outputs/sample/docx/*.docx
 	@echo "Open the demo book in the desk (a user first, once; it asks for a password):"
 	@echo "  $(VENV)/bin/tarjoman user add $${USER:-admin} --role admin"
 	@echo "  $(VENV)/bin/tarjoman serve    # then http://127.0.0.1:8765/books/sample/chapters/ch01/ar"

@@ -23,6 +23,9 @@ def embedded_settings() -> Iterator[None]:
     if os.environ.get("PREFECT_API_URL"):
         yield
         return
+    # Prefect waits 20 s for its temporary server, which imports all of Prefect and migrates its
+    # database first: not enough on a loaded 2-core machine, or the first run after an install.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

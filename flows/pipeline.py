@@ -2,7 +2,7 @@
 
 In:  ``source`` (a manuscript), ``book``, ``langs``, ``model``, ``backend``, ``beams``, the project
      ``root``, and ``wait_for_review``.
-Out: ``{"book", "published": [EPUB paths], "waiting": {lang: sentences not yet approved}}``.
+Out: ``{"book", "published": [EPUB paths, and PDF and Word files with ``formats``], "waiting": {lang: sentences not yet approved}}``.
 
 Without a server (Prefect's embedded default, as ``tarjoman run`` uses it) the flow does
 everything that can be done, publishes the languages whose review is complete, reports what
@@ -55,6 +55,7 @@ def pipeline_flow(
     root: str = ".",
     wait_for_review: bool = False,
     review_timeout: int = 14 * 24 * 3600,
+    formats: str = "epub",
 ) -> dict:
     targets = parse_targets(langs, "run the pipeline into")
     summary = extract_flow(source, book, root)
@@ -75,7 +76,7 @@ def pipeline_flow(
         ready = [lang for lang in targets if lang not in waiting]
     else:
         ready, draft = [lang for lang in targets if lang not in waiting], False
-    published = publish_flow(book, ",".join(ready), draft, False, root) if ready else []
+    published = publish_flow(book, ",".join(ready), draft, False, root, formats) if ready else []
     for lang, count in waiting.items():
         print(f"{lang}: {count} sentences wait for translators (outputs/{book}/review/*/{lang}.po)")
     return {"book": book, "published": published, "waiting": waiting, "approver": approver}

@@ -29,9 +29,9 @@ def publish_task(root: str, book: str, lang: str, draft: bool, bilingual: bool, 
 @flow(name="publish", log_prints=True)
 def publish_flow(book: str, langs: str = "all", draft: bool = False, bilingual: bool = False, root: str = ".", formats: str = "epub") -> list[str]:
     """One EPUB (PDF, Word file) per language; every EPUB is checked with EPUBCheck before it is kept."""
-    from tarjoman.book import FORMATS
+    from tarjoman.book import parse_formats
 
-    chosen = tuple(dict.fromkeys(f.strip() for f in formats.split(",") if f.strip())) if formats != "all" else FORMATS
+    chosen = parse_formats(formats)
     paths = []
     for lang in parse_targets(langs, "publish in"):  # one at a time: each book holds the book lock while it is written
         for path in publish_task(root, book, lang, draft, bilingual, chosen):

@@ -168,6 +168,17 @@ def draft_chapter(
 FORMATS = ("epub", "pdf", "docx")
 
 
+def parse_formats(value: str) -> tuple[str, ...]:
+    """``"pdf,epub"`` or ``"all"`` → the formats, checked, in publishing order."""
+    named = [f.strip().lower() for f in value.split(",") if f.strip()]
+    if value.strip() == "all":
+        return FORMATS
+    unknown = [f for f in named if f not in FORMATS]
+    if unknown or not named:
+        raise ProjectError(f"cannot publish as {(unknown or [value])[0]!r}; the formats are {', '.join(FORMATS)} (comma-separated), or 'all'")
+    return tuple(f for f in FORMATS if f in named)
+
+
 @dataclass
 class PublishResult:
     path: Path  # the first format's file (the EPUB when it was asked for)

@@ -438,13 +438,11 @@ def report(project: Project, book: str, as_json: bool) -> None:
 @click.pass_obj
 def publish(project: Project, book: str, formats: str, langs: str, draft: bool, bilingual: bool, ace: bool) -> None:
     from .accessibility import ace_available
-    from .book import FORMATS, publish_book
+    from .book import parse_formats, publish_book
     from .languages import parse_targets
 
     targets = parse_targets(langs, "publish in")
-    chosen = FORMATS if formats.strip() == "all" else tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
-    if not chosen or any(f not in FORMATS for f in chosen):
-        raise click.BadParameter(f"{formats!r}: the formats are {', '.join(FORMATS)} (comma-separated), or 'all'", param_hint="--format")
+    chosen = parse_formats(formats)
     if ace and "epub" not in chosen:
         raise click.BadParameter("Ace checks EPUB books; add epub to --format", param_hint="--ace")
     if ace and (why := ace_available()):
@@ -475,16 +473,20 @@ def publish(project: Project, book: str, formats: str, langs: str, draft: bool, 
 @click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Hub ID or local folder of the translation model.")
 @click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end.")
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
+@click.option("--format", "formats", default="epub", show_default=True, help="What to publish: comma-separated epub, pdf, docx, or 'all'.")
 @click.pass_obj
-def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int) -> None:
+def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int, formats: str) -> None:
     from flows import embedded_settings
     from flows.pipeline import pipeline_flow
 
     from .languages import parse_targets
 
+    from .book import parse_formats
+
     parse_targets(langs, "run the pipeline into")
+    chosen = ",".join(parse_formats(formats))
     with embedded_settings():
-        result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root))
+        result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root), formats=chosen)
     for path in result["published"]:
         click.echo(f"published {path}")
     for lang, count in result["waiting"].items():
