@@ -39,6 +39,24 @@ def approve_every_sentence(root: Path, book: str, lang: str, who: str = "test") 
     assert not result.problems, result.problems
     return result.applied
 
+def drafted_sample(root: Path, model: str | None, langs=("ar", "en", "fr", "ur")):
+    """The bundled sample (with its YAML) extracted into a project at ``root`` and, with a ``model``
+    (a tiny one: random weights), drafted into ``langs``; returns the Project."""
+    from tarjoman.book import draft_book
+    from tarjoman.engines import GenerationSettings, load_engine
+    from tarjoman.manuscript import extract
+    from tarjoman.project import Project
+
+    (root / "sources").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
+    shutil.copy(REPO / "sources" / "sample.yaml", root / "sources" / "sample.yaml")
+    project = Project(root)
+    extract(root / "sources" / "sample.docx", project, book="sample")
+    if model:
+        draft_book(project, "sample", list(langs), load_engine(model, settings=GenerationSettings(num_beams=1, max_new_tokens=8)))
+    return project
+
+
 sys.path.insert(0, str(TESTS))
 
 from pg_cluster import postgres_cluster  # noqa: E402,F401  (a throwaway PostgreSQL server, once per session)

@@ -13,7 +13,7 @@ from pathlib import Path
 import docx
 import polib
 import pytest
-from conftest import DATA, FILLER, REALDATA, REPO, SAMPLE, require_realdata
+from conftest import DATA, FILLER, REALDATA, drafted_sample, require_realdata
 from docx.opc.pkgwriter import PackageWriter
 from lxml import etree
 from pg_cluster import skip_or_fail
@@ -63,15 +63,10 @@ def _translate(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def books(tmp_path_factory, engine):
+def books(tmp_path_factory, tiny_models):
     """Extract and draft the sample, translate some of it, and write the five Word files."""
     root = tmp_path_factory.mktemp("worddoc")
-    (root / "sources").mkdir()
-    shutil.copy(SAMPLE, root / "sources" / "sample.docx")
-    shutil.copy(REPO / "sources" / "sample.yaml", root / "sources" / "sample.yaml")
-    project = Project(root)
-    extract(root / "sources" / "sample.docx", project, book="sample")
-    draft_book(project, "sample", ["ar", "en", "fr", "ur"], engine)
+    project = drafted_sample(root, tiny_models["nllb"])
     _translate(root)
     editions = {lang: build_edition(project, "sample", lang, draft=True) for lang in ("ar", "en", "fr", "ur")}
     editions["fr-bilingual"] = build_edition(project, "sample", "fr", draft=True, bilingual=True)
