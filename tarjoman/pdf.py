@@ -255,7 +255,9 @@ def render_pdf(edition: Edition, target: Path) -> PdfResult:
 
         document = HTML(string=document_html, base_url=str(edition.image_folder) + "/").render()
         with temporary_beside(target) as tmp:
-            document.write_pdf(tmp)
+            # Tagged: headings, paragraphs, figures with their descriptions, in reading order, for
+            # screen readers and reflow (no PDF/UA claim: poppler cannot read Nastaliq's text back).
+            document.write_pdf(tmp, pdf_tags=True)
     except EpubError:
         raise
     except Exception as exc:

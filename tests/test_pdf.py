@@ -130,6 +130,17 @@ def test_metadata_title_author_and_language(printed):
     assert "DRAFT" in run("pdfinfo", str(books["en-draft"])).split("Subject:")[1].splitlines()[0]
 
 
+def test_the_pdf_is_tagged_for_screen_readers(printed):
+    """A structure tree: a heading for every chapter title, the photograph a Figure described in the book's language."""
+    _, books, editions = printed
+    for lang in ("ar", "en"):
+        assert re.search(r"^Tagged:\s+yes$", run("pdfinfo", str(books[lang])), re.M)
+        data = inflated(books[lang])
+        titles = [c for c in editions[lang].chapters if c.title]
+        assert data.count(b"/S /H1") >= len(titles), data.count(b"/S /H1")
+        assert b"/S /Figure" in data and b"/Alt" in data
+
+
 def inflated(path: Path) -> bytes:
     """The PDF with its compressed streams (object streams hold the catalog) inflated."""
     data = path.read_bytes()
