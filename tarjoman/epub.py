@@ -401,9 +401,14 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     # package's cover-image, and the first page.
     image = cover_image(edition)
     book.set_cover(image.file_name, image.data, create_page=False)
-    alt = html.escape(" — ".join(v for v in (meta["title"], meta["author"]) if v), quote=True)
+    alt = " — ".join(v for v in (meta["title"], meta["author"]) if v)
+    # A title and author not yet given in the book's language (the YAML has no translation) are
+    # the manuscript's Persian: said so, for a screen reader to read them as Persian.
+    written_in = detect_language(alt) or "en"
+    said = _attrs(written_in, lang) if written_in != lang and (language(lang).rtl or written_in in ("fa", "ar", "ur")) else ""
     cover = document("cover", "cover.xhtml", meta["title"],
-                     f'<section class="cover" epub:type="cover"><img role="doc-cover" src="{image.file_name}" alt="{alt}"/>{draft_note}</section>')
+                     f'<section class="cover" epub:type="cover"><img role="doc-cover" src="{image.file_name}" '
+                     f'alt="{html.escape(alt, quote=True)}"{said}/>{draft_note}</section>')
     translators = ", ".join(meta["translators"])
     title_page = document(
         "titlepage", "title.xhtml", meta["title"],

@@ -58,8 +58,9 @@ def opf_meta(path) -> dict[str, list[str]]:
 
 
 def alt_texts(path) -> list[str]:
+    """The descriptions of the book's images, but the cover's (its title and author)."""
     with zipfile.ZipFile(path) as archive:
-        return [img.get("alt") for name in sorted(archive.namelist()) if name.endswith(".xhtml")
+        return [img.get("alt") for name in sorted(archive.namelist()) if name.endswith(".xhtml") and name != "EPUB/cover.xhtml"
                 for img in etree.fromstring(archive.read(name)).iter(XHTML + "img")]
 
 
@@ -135,6 +136,9 @@ def test_an_undescribed_image_blocks_the_claim_until_an_editor_describes_it(albu
     assert "dcterms:conformsTo" not in opf_meta(result.path)
     assert (result.ace_report / "report.html").is_file() and result.ace_report.name == "album.en.epub.ace"
     assert alt_texts(result.path)[0] == FILLER["en"] and alt_texts(result.path)[1:] == ["", ""]
+    with zipfile.ZipFile(result.path) as archive:  # no English title in a YAML: the cover says the Persian one, as Persian
+        cover = next(etree.fromstring(archive.read("EPUB/cover.xhtml")).iter(XHTML + "img"))
+    assert cover.get("alt").startswith("آلبوم") and cover.get("lang") == "fa" and cover.get("dir") == "rtl"
 
     # The editor writes the two missing descriptions beside the manuscript; the translator translates them.
     ids = [image.id for image in build_edition(album, "album", "en").images]
