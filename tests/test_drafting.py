@@ -81,6 +81,22 @@ def test_numbers_only_segments_are_carried(project, engine, tmp_path):
     assert report.counts["carried"] == 1
 
 
+def test_a_footnote_that_is_only_a_web_address_is_drafted_like_the_text(project, engine, tmp_path):
+    """A bibliography note in Latin letters (a URL) takes the manuscript's language, as body text
+    does: drafting it once failed with "unknown language ''"."""
+    from docx_builder import ManuscriptBuilder, Note
+
+    builder = ManuscriptBuilder()
+    builder.heading("فصل اول", 1)
+    builder.paragraph(["این جمله منبعی دارد.", Note("https://example.org/archive/1359/report.pdf"), " و ادامه."])
+    builder.save(tmp_path / "u.docx")
+    manuscript = extract(tmp_path / "u.docx", project, book="u")
+    note = manuscript.chapters[0].footnotes[0]
+    assert [s.lang for p in note.paragraphs for s in p.segments] == ["fa"]
+    drafts, report = draft_language(manuscript, "en", engine, DraftCache(Store.for_root(tmp_path)))
+    assert len(drafts) == sum(1 for _ in manuscript.chapters[0].units())
+
+
 def test_long_sentence_drafted_in_parts_and_joined(project, engine, tmp_path):
     clause = "سربازان از کنار رود کارون گذشتند و به سوی شهر خرمشهر رفتند"
     doc = docx.Document()

@@ -281,7 +281,7 @@ def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[
                     continue
                 seen.add(ref.footnote)
                 note = raw.notes[ref.footnote]
-                body = [_prepare(b, detect_language(b.text, default=main_lang)) for b in note.blocks]
+                body = [_prepare(b, detect_language(b.text, default=main_lang) or main_lang) for b in note.blocks]
                 chapter.footnotes.append(
                     Footnote(id=ref.footnote, mark=note.mark, kind=note.kind, paragraphs=_paragraphs(body))
                 )
@@ -295,7 +295,7 @@ def _attach_footnotes(raw: RawDocument, chapters: list[Chapter], warnings: list[
         last = chapters[-1]
         for nid in orphans:
             note = raw.notes[nid]
-            paragraphs = _paragraphs([_prepare(b, detect_language(b.text, default=main_lang)) for b in note.blocks])
+            paragraphs = _paragraphs([_prepare(b, detect_language(b.text, default=main_lang) or main_lang) for b in note.blocks])
             for p in paragraphs:
                 p.kind = "footnote"
             last.footnotes.append(Footnote(id=nid, mark=note.mark, kind=note.kind, paragraphs=paragraphs))
