@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .accessibility import AceReport
@@ -104,11 +104,13 @@ class _Renderer:
         self.image_files = {image.id: image for image in edition.images}
         self.notes = {note.id: note.number for chapter in edition.chapters for note in chapter.notes}
         self.note_blocks = {note.id: note.blocks for chapter in edition.chapters for note in chapter.notes}
+        self.called: set[str] = set()  # notes set at their call (``footnotes``)
 
     def inline(self, block: Block) -> str:
         return _inline(block, self.lang, self.notes, self.footnote if self.footnotes else _noteref)
 
     def footnote(self, note: str, number: int, book_lang: str) -> str:
+        self.called.add(note)
         body = " ".join(_inline(b, book_lang, {}) for b in self.note_blocks.get(note, []))
         return f'<span class="footnote" id="{note}">{body}</span>'
 
@@ -121,9 +123,13 @@ class _Renderer:
             anchor = f' id="{self.chapter_id}-h{self.index}"' if self.index is not None else ""
             return f"<h{level}{anchor}{a}>{self.inline(block)}</h{level}>"
         if block.kind == "verse":
-            lines = block.text.split("\n")
-            inner = "".join(f'<span class="hemistich">{_text(line, block.lang, self.lang)}</span>' for line in lines)
-            return f'<p class="verse"{a}>{inner}</p>'
+            hemistichs, start = [], 0
+            for line in block.text.split("\n"):  # each hemistich with the notes called in it
+                end = start + len(line)
+                notes = [(offset - start, note) for offset, note in block.notes if start <= offset <= end]
+                hemistichs.append(f'<span class="hemistich">{self.inline(replace(block, text=line, notes=notes))}</span>')
+                start = end + 1
+            return f'<p class="verse"{a}>{"".join(hemistichs)}</p>'
         if block.kind == "quotation":
             return f"<blockquote{a}><p>{self.inline(block)}</p></blockquote>"
         if block.kind in ("caption", "alt"):
@@ -214,15 +220,17 @@ class _Renderer:
             parts.append(self.paired(block))
         if table:
             parts.append(self.table(table))
-        if chapter.notes and not self.footnotes:
+        # After the chapter: its notes; on paper, only those called nowhere (a note whose mark
+        # the manuscript lost), which would otherwise be left out.
+        listed = [note for note in chapter.notes if not (self.footnotes and note.id in self.called)]
+        if listed:
             words = self.edition.metadata["words"]
             notes = []
-            for note in chapter.notes:
+            for note in listed:
                 body = "".join(_inline(b, self.lang, self.notes) for b in note.blocks)
-                notes.append(
-                    f'<aside epub:type="footnote" role="doc-footnote" id="{note.id}"><p>'
-                    f'<a href="#ref-{note.id}" role="doc-backlink">{_number(note.number, self.lang)}</a> {body}</p></aside>'
-                )
+                number = _number(note.number, self.lang)
+                mark = number if self.footnotes else f'<a href="#ref-{note.id}" role="doc-backlink">{number}</a>'
+                notes.append(f'<aside epub:type="footnote" role="doc-footnote" id="{note.id}"><p>{mark} {body}</p></aside>')
             parts.append(f'<section class="notes" epub:type="footnotes"><h2>{html.escape(words["notes"])}</h2>{"".join(notes)}</section>')
         kind = "chapter" if chapter.kind == "chapter" else "preface"
         return f'<section epub:type="{kind}" role="doc-{kind}">{"".join(parts)}</section>'

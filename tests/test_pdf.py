@@ -357,3 +357,26 @@ def test_page_size_and_margins_from_the_yaml(printed):
         source.write_text(saved, encoding="utf-8")
         extract(project.sources / "sample.docx", project, book="sample")
         publish_book(project, "sample", "en", formats=("pdf",))
+
+
+def test_a_note_on_a_verse_line_and_a_note_called_nowhere_are_kept(printed, tmp_path):
+    """A note called from the second hemistich is called there (EPUB) and set on that page (PDF);
+    a note whose call the manuscript lost is listed after the chapter in both."""
+    from dataclasses import replace
+
+    from tarjoman.edition import Block, EditionChapter, Note
+    from tarjoman.epub import _Renderer
+    from tarjoman.pdf import render_pdf
+
+    _, _, editions = printed
+    verse = Block("verse", "The river keeps its secret\nand the palms their silence", "", "en", notes=[(len("The river keeps its secret\nand the palms"), "fn-v")])
+    notes = [Note("fn-v", 1, [Block("body", "Palms of the Karun's bank.", "", "en")]), Note("fn-lost", 2, [Block("body", "A note whose mark was lost.", "", "en")])]
+    chapter = EditionChapter("ch01", "chapter", Block("heading", "A Chapter of Verse", "", "en", 1), [verse], notes)
+    edition = replace(editions["en"], chapters=[chapter], images=[], image_folder=tmp_path)
+    epub_html = _Renderer(edition).chapter_body(chapter)
+    second = epub_html.split('<span class="hemistich">')[2]
+    assert 'href="#fn-v"' in second and second.index("palms") < second.index('href="#fn-v"')
+    assert 'id="fn-lost"' in epub_html and "A note whose mark was lost." in epub_html
+    path = render_pdf(edition, tmp_path / "verse.pdf").path
+    text = " ".join(words(run("pdftotext", str(path), "-")))
+    assert "Palms of the Karun s bank" in text and "A note whose mark was lost" in text
