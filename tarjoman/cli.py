@@ -479,9 +479,8 @@ def run(project: Project, source: Path, book: str | None, langs: str, model: str
     from flows import embedded_settings
     from flows.pipeline import pipeline_flow
 
-    from .languages import parse_targets
-
     from .book import parse_formats
+    from .languages import parse_targets
 
     parse_targets(langs, "run the pipeline into")
     chosen = ",".join(parse_formats(formats))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,8 @@ def import_covers(metadata: dict, yaml_path: Path | None, book_dir_files: dict[s
         translations = {lang: dict(local) if isinstance(local, dict) else local for lang, local in translations.items()}
         for lang, local in translations.items():
             if isinstance(local, dict) and local.get("cover") is not None:
+                if not (isinstance(lang, str) and re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", lang)):
+                    raise ProjectError(f"translations: {lang!r} is not a language code (ar, en, fr, ur)", path=yaml_path, where="translations")
                 local["cover"] = take(local["cover"], f"translations.{lang}.cover")
         metadata["translations"] = translations
     return metadata
@@ -124,7 +127,7 @@ def cover_image(edition) -> Cover:
         try:
             data, media_type, suffix, width, height = check_cover(path)
         except ProjectError as exc:
-            raise EpubError(f"{exc.message}; extract the book again to take the cover from its YAML", path=path) from exc
+            raise EpubError(f"{exc.detail}; extract the book again to take the cover from its YAML", path=path) from exc
         return Cover(data, media_type, f"images/cover{suffix}", width, height, False)
     return Cover(typographic_cover(edition), "image/jpeg", "images/cover.jpg", *COVER_SIZE, True)
 

@@ -119,3 +119,31 @@ def test_wrong_print_settings_are_refused_at_extract(tmp_path, setting, where):
         extract(tmp_path / "sources" / "sample.docx", project, book="sample")
     assert caught.value.where == where and "sample.yaml" in str(caught.value)
     assert not (tmp_path / "outputs" / "sample" / "manuscript.json").exists()
+
+
+def test_a_damaged_copy_of_the_cover_is_refused_when_publishing(tmp_path):
+    """The copy kept beside the book is checked again when a book is made from it."""
+    from tarjoman.edition import build_edition
+    from tarjoman.epub import render_epub
+    from tarjoman.errors import EpubError
+
+    project = project_with(tmp_path, "cover: front.jpg\n")
+    (tmp_path / "sources" / "front.jpg").write_bytes(image_bytes())
+    manuscript = extract(tmp_path / "sources" / "sample.docx", project, book="sample")
+    kept = tmp_path / "outputs" / "sample" / manuscript.metadata["cover"]
+    kept.write_bytes(kept.read_bytes()[:5000])
+    edition = build_edition(project, "sample", "en", draft=True)
+    with pytest.raises(EpubError) as caught:
+        render_epub(edition, tmp_path / "book.epub")
+    assert "extract the book again" in str(caught.value) and kept.name in str(caught.value)
+    assert not (tmp_path / "book.epub").exists()
+
+
+def test_a_language_key_cannot_name_a_path(tmp_path):
+    project = project_with(tmp_path)
+    source = tmp_path / "sources" / "sample.yaml"
+    source.write_text(source.read_text(encoding="utf-8") + "  ../../x:\n    cover: front.jpg\n", encoding="utf-8")
+    (tmp_path / "sources" / "front.jpg").write_bytes(image_bytes())
+    with pytest.raises(ProjectError) as caught:
+        extract(tmp_path / "sources" / "sample.docx", project, book="sample")
+    assert "not a language code" in str(caught.value)
