@@ -243,6 +243,9 @@ def render_pdf(edition: Edition, target: Path) -> PdfResult:
     from .cover import cover_image, typographic_cover
 
     setup = page_setup({"print": edition.metadata.get("print") or {}})
+    for image in edition.images:  # WeasyPrint would leave a missing picture out and say nothing
+        if not (edition.image_folder / image.file).is_file():
+            raise EpubError(f"the picture {image.file} is missing from the book's folder; extract the book again", path=edition.image_folder / image.file)
     given = bool(edition.metadata.get("cover"))
     if given:
         cover = cover_image(edition)

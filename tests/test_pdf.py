@@ -380,3 +380,17 @@ def test_a_note_on_a_verse_line_and_a_note_called_nowhere_are_kept(printed, tmp_
     path = render_pdf(edition, tmp_path / "verse.pdf").path
     text = " ".join(words(run("pdftotext", str(path), "-")))
     assert "Palms of the Karun s bank" in text and "A note whose mark was lost" in text
+
+
+def test_a_missing_picture_is_an_error_not_a_gap(printed, tmp_path):
+    from dataclasses import replace
+
+    from tarjoman.errors import EpubError
+    from tarjoman.pdf import render_pdf
+
+    _, _, editions = printed
+    edition = replace(editions["en"], image_folder=tmp_path)  # a folder without the book's pictures
+    with pytest.raises(EpubError) as caught:
+        render_pdf(edition, tmp_path / "book.pdf")
+    assert "is missing" in str(caught.value) and editions["en"].images[0].file in str(caught.value)
+    assert not (tmp_path / "book.pdf").exists()
