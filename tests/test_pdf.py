@@ -336,7 +336,7 @@ def test_urdu_pages_render_in_nastaliq(printed):
         run("pdftoppm", "-r", "110", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(books[lang]), str(prefix))
         image = Image.open(f"{prefix}.png").convert("L")
         assert image.width == round(A5[0] / 72 * 110)
-        dark = sum(1 for v in image.getdata() if v < 128)
+        dark = sum(image.histogram()[:128])  # pixels darker than mid-grey
         assert dark > 0.01 * image.width * image.height, f"{lang}: the page is nearly blank"
     fonts = run("pdffonts", str(books["ur"]))
     assert "Noto-Nastaliq-Urdu" in fonts
