@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EpubError, ProjectError
-from .files import write_atomic
 
 # Stores ask for about 1600 × 2560 (a 1:1.6 portrait); that is the generated cover's size.
 COVER_SIZE = (1600, 2560)
@@ -35,13 +34,10 @@ class Cover:
     data: bytes
     media_type: str
     file_name: str  # inside the book: images/cover.jpg
-    width: int
-    height: int
-    generated: bool
 
 
-def check_cover(path: Path, *, named_in: Path | None = None) -> tuple[bytes, str, str, int, int]:
-    """The cover image at ``path`` as (bytes, media type, suffix, width, height), or a clear
+def check_cover(path: Path, *, named_in: Path | None = None) -> tuple[bytes, str, str]:
+    """The cover image at ``path`` as (bytes, media type, suffix), or a clear
     error naming it (and the YAML file that named it): missing, unreadable, not JPEG or PNG,
     too large or too small. A CMYK or other image that readers cannot show is converted to RGB."""
     from PIL import Image, UnidentifiedImageError
@@ -83,7 +79,7 @@ def check_cover(path: Path, *, named_in: Path | None = None) -> tuple[bytes, str
     if min(width, height) < MIN_COVER_SIDE:
         raise refuse(f"is only {width} × {height} pixels; a cover needs at least {MIN_COVER_SIDE} on each side (stores want about 1600 × 2560)")
     media_type, suffix = MEDIA_TYPES[kind]
-    return data, media_type, suffix, width, height
+    return data, media_type, suffix
 
 
 def import_covers(metadata: dict, yaml_path: Path | None, book_dir_files: dict[str, bytes]) -> dict:
@@ -97,7 +93,7 @@ def import_covers(metadata: dict, yaml_path: Path | None, book_dir_files: dict[s
         if not isinstance(value, str) or not value.strip():
             raise ProjectError(f"{key}: must be the path of a JPEG or PNG image", path=yaml_path, where=key)
         path = Path(value.strip()).expanduser()
-        data, _, suffix, _, _ = check_cover(path if path.is_absolute() else base / path, named_in=yaml_path)
+        data, _, suffix = check_cover(path if path.is_absolute() else base / path, named_in=yaml_path)
         lang = key.split(".")[1] + "-" if key.startswith("translations.") else ""
         # Named by content: a new cover under the same file name is a new file in the book's folder.
         name = f"images/cover-{lang}{hashlib.sha256(data).hexdigest()[:12]}{suffix}"
@@ -125,11 +121,11 @@ def cover_image(edition) -> Cover:
     if name:
         path = edition.image_folder / name
         try:
-            data, media_type, suffix, width, height = check_cover(path)
+            data, media_type, suffix = check_cover(path)
         except ProjectError as exc:
             raise EpubError(f"{exc.detail}; extract the book again to take the cover from its YAML", path=path) from exc
-        return Cover(data, media_type, f"images/cover{suffix}", width, height, False)
-    return Cover(typographic_cover(edition), "image/jpeg", "images/cover.jpg", *COVER_SIZE, True)
+        return Cover(data, media_type, f"images/cover{suffix}")
+    return Cover(typographic_cover(edition), "image/jpeg", "images/cover.jpg")
 
 
 def _cover_html(edition, size: tuple[int, int]) -> str:
@@ -189,12 +185,4 @@ def typographic_cover(edition, size: tuple[int, int] = COVER_SIZE) -> bytes:
     return buffer.getvalue()
 
 
-def save_cover(edition, target: Path) -> Path:
-    """The edition's cover written to ``target`` (for a person or a store upload)."""
-    cover = cover_image(edition)
-    target = target.with_suffix(Path(cover.file_name).suffix)
-    write_atomic(target, cover.data)
-    return target
-
-
-__all__ = ["COVER_SIZE", "Cover", "check_cover", "cover_image", "import_covers", "save_cover", "typographic_cover"]
+__all__ = ["COVER_SIZE", "Cover", "check_cover", "cover_image", "import_covers", "typographic_cover"]
