@@ -57,7 +57,7 @@ def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backen
                tm_approve: bool = False) -> list[dict]:
     """Submit one task per chapter × language and wait for them all; ``tm_approve`` approves the
     translation memory's in-context matches (as ``tarjoman draft --tm-approve``)."""
-    targets = parse_targets(langs, "draft into")
+    targets = parse_targets(langs, "draft into", default=Project(Path(root)).book_targets(book))
     manuscript = load_manuscript(Project(Path(root)).manuscript_path(book))
     jobs = [(c.id, lang) for lang in targets for c in manuscript.chapters]
     progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book}: chapters × languages done")

@@ -33,7 +33,9 @@ def publish_flow(book: str, langs: str = "all", draft: bool = False, bilingual: 
 
     chosen = parse_formats(formats)
     paths = []
-    for lang in parse_targets(langs, "publish in"):  # one at a time: each book holds the book lock while it is written
+    from tarjoman.queue import book_languages
+
+    for lang in parse_targets(langs, "publish in", default=book_languages(Project(Path(root)), book)):  # one at a time: each book holds the book lock while it is written
         for path in publish_task(root, book, lang, draft, bilingual, chosen):
             form = Path(path).suffix.lstrip(".")
             create_link_artifact(Path(path).resolve().as_uri(), link_text=Path(path).name, key=f"{form}-{book}-{lang}", description=f"{book} in {lang} ({form})")

@@ -35,7 +35,7 @@ from typing import Callable
 from . import __version__
 from .errors import EngineError, ProjectError
 from .finishing import finish
-from .languages import TARGETS, language
+from .languages import TARGETS
 from .project import Project
 from .text import detect_language
 
@@ -306,8 +306,8 @@ def _batches(tokenizer, engine, pairs: list[Pair], options: AdaptOptions) -> lis
     for source_lang, lang in sorted({(p.source_lang, p.lang) for p in pairs}):
         group = sorted((p for p in pairs if p.lang == lang and p.source_lang == source_lang), key=lambda p: len(p.source))
         if engine.info.family != "marian":
-            tokenizer.src_lang = language_code(engine.info.family, language(source_lang))
-            tokenizer.tgt_lang = language_code(engine.info.family, language(lang))
+            tokenizer.src_lang = language_code(engine.info, source_lang)
+            tokenizer.tgt_lang = language_code(engine.info, lang)
         for start in range(0, len(group), options.batch_size):
             chunk = group[start:start + options.batch_size]
             encoded = tokenizer([p.source for p in chunk], text_target=[p.target for p in chunk], truncation=True,

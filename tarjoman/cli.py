@@ -60,13 +60,14 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
           tm_approve: bool) -> None:
     from .book import book_lock, draft_book
     from .drafting import DraftOptions
-    from .engines import GenerationSettings, load_engine
+    from .engines import GenerationSettings, check_model_targets, load_engine
     from .languages import parse_targets
     from .queue import room_for_views
 
-    targets = parse_targets(langs, "draft into")
     if not project.manuscript_path(book).is_file():  # before minutes of model loading
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
+    targets = parse_targets(langs, "draft into", default=project.book_targets(book))
+    check_model_targets(model, targets)
     from .glossary import load_termbase
 
     terms = load_termbase(project, book)  # a broken glossary is refused before the model loads
@@ -74,6 +75,7 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
         # Refuse now, not after minutes of model loading, if another run holds the book or its files would not fit.
         room_for_views(project, book, targets, f"draft {book}")
     engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
+    engine.check_targets(targets)
     result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split),
                         progress=_progress_printer(), tm_approve=tm_approve)
     click.echo(f"drafted {book} with {result.signature}")
@@ -92,6 +94,13 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
                    f"{missing} left for review (`tarjoman qa {book}` flags them)")
 
 
+def _all_of(project: Project, book: str) -> list[str]:
+    """What --lang all means for a book: its targets, and every language it has translations in."""
+    from .queue import book_languages
+
+    return book_languages(project, book)
+
+
 @cli.group(help="Review files: import what translators saved, export approved translations.")
 def review() -> None:
     pass
@@ -106,7 +115,7 @@ def review_import(project: Project, book: str, langs: str, by: str | None) -> No
     from .languages import parse_targets
     from .queue import import_reviews
 
-    result = import_reviews(project, book, parse_targets(langs, "import review files in"), who=by)
+    result = import_reviews(project, book, parse_targets(langs, "import review files in", default=_all_of(project, book)), who=by)
     click.echo(f"imported {len(result.imported)} review files: {result.applied} changes applied, {len(result.conflicts)} conflicts"
                + (f" ({result.unchanged_files} files unchanged since they were written)" if result.unchanged_files else ""))
     for conflict in result.conflicts:
@@ -128,7 +137,7 @@ def review_export(project: Project, book: str, langs: str) -> None:
     from .languages import parse_targets
     from .queue import export_reviews
 
-    written, problems = export_reviews(project, book, parse_targets(langs, "write review files in"))
+    written, problems = export_reviews(project, book, parse_targets(langs, "write review files in", default=_all_of(project, book)))
     click.echo(f"wrote {len(written)} review files under {project.book_dir(book) / 'review'}")
     for problem in problems:
         click.echo(f"  not rewritten: {problem}", err=True)
@@ -218,7 +227,7 @@ def review_export_tmx(project: Project, book: str, langs: str, out: Path | None)
     from .queue import export_tmx
 
     out = out or project.book_dir(book) / f"{book}.tmx"
-    count = export_tmx(project, book, out, parse_targets(langs, "export translations in"))
+    count = export_tmx(project, book, out, parse_targets(langs, "export translations in", default=_all_of(project, book)))
     click.echo(f"wrote {count} translation units to {out}")
 
 
@@ -391,7 +400,7 @@ def qa(project: Project, book: str, langs: str, as_json: bool) -> None:
     from .languages import parse_targets
     from .queue import run_qa
 
-    findings = run_qa(project, book, parse_targets(langs, "check translations in"))
+    findings = run_qa(project, book, parse_targets(langs, "check translations in", default=_all_of(project, book)))
     if as_json:
         click.echo(json.dumps(findings, ensure_ascii=False))
         return
@@ -430,7 +439,7 @@ def report(project: Project, book: str, as_json: bool) -> None:
 @click.argument("book")
 @click.option("--format", "formats", default="epub", show_default=True,
               help="Comma-separated: epub, pdf, docx (or 'all'); each goes to outputs/BOOK/<format>/.")
-@click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated list of ar, en, fr, ur, or 'all'.")
+@click.option("--lang", "langs", default="all", show_default=True, help="Languages to publish: comma-separated codes (ar, en, id, zh-Hans…), or 'all' (the book's).")
 @click.option("--draft", is_flag=True, help="Use machine drafts where nothing is approved yet; the book says DRAFT on its title page and in its metadata.")
 @click.option("--bilingual", is_flag=True, help="A proofreading edition: each Persian paragraph followed by its translation.")
 @click.option("--ace", is_flag=True, help="Check each book with Ace by DAISY too (make ace installs it); its report goes beside the book as "
@@ -441,7 +450,7 @@ def publish(project: Project, book: str, formats: str, langs: str, draft: bool, 
     from .book import parse_formats, publish_book
     from .languages import parse_targets
 
-    targets = parse_targets(langs, "publish in")
+    targets = parse_targets(langs, "publish in", default=_all_of(project, book))
     chosen = parse_formats(formats)
     if ace and "epub" not in chosen:
         raise click.BadParameter("Ace checks EPUB books; add epub to --format", param_hint="--ace")
@@ -534,6 +543,44 @@ def _progress_printer():
             click.echo(line, err=True)
 
     return show
+
+
+@cli.command(help="The languages a model can draft into (every code its tokenizer has), or the given ones: code, name, script, direction, "
+             "digits, and the font a book in it would carry.")
+@click.option("--model", default=None, help="A model folder (or a hub ID already in the cache); without it, the default targets and those given with --lang.")
+@click.option("--lang", "langs", default="", help="Comma-separated codes to describe (any spelling: id, zh_CN, ind_Latn).")
+def languages(model: str | None, langs: str) -> None:
+    from .languages import DEFAULT_TARGETS, language, parse_targets
+    from .typefaces import face_for, script_name, script_of
+
+    codes = parse_targets(langs, "describe") if langs else list(DEFAULT_TARGETS)
+    if model:
+        from .engines import check_model_targets
+        from .engines.base import folder_languages, local_folder
+
+        folder = local_folder(model)
+        found = folder_languages(folder) if folder is not None and folder.is_dir() else None
+        if found is None:
+            from .engines.hf import inspect_model
+
+            info = inspect_model(model)
+            found = (info.family, info.languages)
+        if langs:
+            check_model_targets(model, codes)
+        else:
+            codes = sorted(c for c in found[1] if c != "fa")
+        click.echo(f"{model} ({found[0]}): {len(found[1]) - 1} target languages")
+    click.echo(f"{'code':<12} {'name':<28} {'script':<7} {'dir':<4} {'digits':<11} font")
+    for code in codes:
+        lang = language(code)
+        if lang.script in ("Latn", "Zyyy"):
+            font = "(the reader's own)"
+        else:
+            script = "Hani" if lang.script in ("Hans", "Hant", "Jpan") else lang.script
+            sample = {c for c in lang.native_name + lang.digits + lang.full_stop if script_of(c) == script}
+            face = face_for(script, sample, lang.code) if sample else None
+            font = face.family if face else "?" if not sample else f"none: install a font for {script_name(lang.script)}"
+        click.echo(f"{lang.code:<12} {lang.name[:28]:<28} {lang.script:<7} {lang.direction:<4} {lang.digits:<11} {font}")
 
 
 @cli.command(help="Start the review desk: translators, editors and publishers work in the browser on the review store.")

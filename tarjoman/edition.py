@@ -128,7 +128,7 @@ def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dic
         "cover": local.get("cover") or meta.get("cover", ""),  # images/cover….jpg in the book's folder (extract checked it)
         "language": lang,
         "print": meta.get("print") or {},  # page size and margins of the PDF (tarjoman.pdf.page_setup)
-        "words": CREDITS[lang],
+        "words": CREDITS.get(lang) or CREDITS["en"],  # other languages: English labels (see README, known limits)
     }
 
 

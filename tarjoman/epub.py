@@ -24,15 +24,12 @@ from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
 from .files import temporary_beside
 from .finishing import convert_digits
+from . import typefaces
 from .languages import language
 from .text import detect_language
 
-FONTS = Path(__file__).resolve().parent / "fonts"
-FONT_FILES = {
-    "ar": ("Noto Naskh Arabic", ["NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf"]),
-    "fa": ("Noto Naskh Arabic", ["NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf"]),
-    "ur": ("Noto Nastaliq Urdu", ["NotoNastaliqUrdu-Regular.ttf", "NotoNastaliqUrdu-Bold.ttf"]),
-}
+FONTS = typefaces.FONTS
+NASKH = typefaces.NASKH
 _LTR_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:'’()\-/ ]*[A-Za-z0-9.)]|[A-Za-z0-9]")
 _RTL_RUN = re.compile(r"[\u0600-\u06ff\u200c][\u0600-\u06ff\u200c\s،؛؟«»]*[\u0600-\u06ff]|[\u0600-\u06ff]")
 
@@ -236,23 +233,13 @@ class _Renderer:
         return f'<section epub:type="{kind}" role="doc-{kind}">{"".join(parts)}</section>'
 
 
-def _css(lang: str, naskh: bool) -> str:
-    rules = []
-    family = "serif"
-    if naskh and lang not in ("ar", "fa"):
-        name, files = FONT_FILES["fa"]
-        for file in files:
-            weight = "bold" if "Bold" in file else "normal"
-            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("../fonts/{file}"); }}')
-    if lang in FONT_FILES:
-        name, files = FONT_FILES[lang]
-        for file in files:
-            weight = "bold" if "Bold" in file else "normal"
-            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("../fonts/{file}"); }}')
-        family = f'"{name}", serif'
+def _css(lang: str, naskh: bool, fonts: list[str] | None = None, family: str = "serif") -> str:
+    """The style sheet; ``fonts`` are the ``@font-face`` rules of the embedded subsets and
+    ``family`` the body's font list (see :func:`_embed_fonts`)."""
+    rules = list(fonts or [])
     line_height = "2.3" if lang == "ur" else "1.7" if lang == "ar" else "1.5"
     rules.append(f"body {{ font-family: {family}; line-height: {line_height}; margin: 0 5%; }}")
-    rules.append('[lang="fa"], [lang="ar"] { font-family: "Noto Naskh Arabic", serif; line-height: 1.8; }' if naskh else "")
+    rules.append(f'[lang="fa"], [lang="ar"] {{ font-family: "{NASKH}", serif; line-height: 1.8; }}' if naskh else "")
     rules += [
         "h1 { text-align: center; margin: 2em 0 1em; }",
         "p { margin: 0 0 0.6em; text-align: justify; }",
@@ -303,8 +290,40 @@ def _metadata(book, edition: Edition, conforms: bool = False) -> None:
         book.add_metadata(None, "meta", value, {"property": prop})
 
 
+def _embed_fonts(book, css, text: str, lang: str, what: str) -> None:
+    """Every script of ``text`` that needs a font gets one (:mod:`tarjoman.typefaces`): each face
+    subset to the characters the book uses, embedded with its licence, and named in the style sheet."""
+    from ebooklib import epub
+
+    faces = typefaces.faces_for(text, lang, what=what)
+    chars = typefaces.needed(text)
+    naskh = getattr(css, "naskh", False)
+    if naskh and "Arab" in faces and faces["Arab"].family != NASKH:  # Persian and Arabic passages in an Urdu book
+        faces = {**faces, "Arab-naskh": typefaces.Face(NASKH, *typefaces.SHIPPED[NASKH], shipped=True)}
+    rules, licences, order = [], {}, []
+    main = language(lang).script
+    for key, face in sorted(faces.items(), key=lambda kv: (kv[0].split("-")[0] != ("Hani" if main in ("Hans", "Hant") else main), kv[0])):
+        wanted = chars[key.split("-")[0]] | set(language(lang).digits if key.startswith("Arab") else "")
+        for bold in (False, True):
+            if bold and not face.bold:
+                continue
+            cut = typefaces.subset(face, wanted, bold=bold)
+            book.add_item(epub.EpubItem(uid=cut.file_name.split("/")[-1].rsplit(".", 1)[0], file_name=cut.file_name,
+                                        media_type="font/otf" if cut.file_name.endswith(".otf") else "font/ttf", content=cut.data))
+            rules.append(f'@font-face {{ font-family: "{face.family}"; font-weight: {cut.weight}; src: url("../{cut.file_name}"); }}')
+            if face.shipped:
+                licences["fonts/OFL.txt"] = (FONTS / "OFL.txt").read_bytes()
+            else:
+                licences[f"fonts/LICENSE-{cut.file_name.split('/')[-1].split('-')[0]}.txt"] = cut.licence.encode()
+        if key != "Arab-naskh" or lang in ("ar", "fa"):
+            order.append(f'"{face.family}"')
+    for n, (name, data) in enumerate(sorted(licences.items())):
+        book.add_item(epub.EpubItem(uid=f"font-licence-{n}", file_name=name, media_type="text/plain", content=data))
+    css.content = _css(lang, naskh, rules, ", ".join([*dict.fromkeys(order), "serif"])).encode()
+
+
 def _resources(book, edition: Edition):
-    """Style sheet, fonts with their licence, images; returns the style sheet item."""
+    """Style sheet and images; returns the style sheet item (its fonts come once the book's text is known)."""
     from ebooklib import epub
 
     lang = edition.lang
@@ -313,12 +332,8 @@ def _resources(book, edition: Edition):
     blocks = [b for c in edition.chapters for b in c.blocks + ([c.title] if c.title else [])]
     naskh = lang in ("ar", "ur") or edition.bilingual or any(b.lang in ("ar", "fa") for b in blocks)
     css = epub.EpubItem(uid="css", file_name="style/book.css", media_type="text/css", content=_css(lang, naskh).encode())
+    css.naskh = naskh
     book.add_item(css)
-    fonts = FONT_FILES.get(lang, (None, []))[1] + (FONT_FILES["fa"][1] if naskh else [])
-    for file in dict.fromkeys(fonts):
-        book.add_item(epub.EpubItem(uid=file.split(".")[0], file_name=f"fonts/{file}", media_type="font/ttf", content=(FONTS / file).read_bytes()))
-    if fonts:
-        book.add_item(epub.EpubItem(uid="ofl", file_name="fonts/OFL.txt", media_type="text/plain", content=(FONTS / "OFL.txt").read_bytes()))
     for image in edition.images:
         data = (edition.image_folder / image.file).read_bytes()
         book.add_item(epub.EpubItem(uid=image.id, file_name=image.file, media_type=image.media_type, content=data))
@@ -457,6 +472,8 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     book.guide = [{"href": cover.file_name, "title": meta["title"], "type": "cover"},
                   {"href": nav.file_name, "title": words["contents"], "type": "toc"},
                   {"href": body.file_name, "title": body.title, "type": "text"}]
+    shown = [item.content for item in spine] + [words["contents"], words["landmarks"]] + [str(getattr(t, "title", "")) for t in _flat(toc)]
+    _embed_fonts(book, css, html.unescape(re.sub(r"<[^>]+>", " ", " ".join(shown))), lang, f"the {lang} book {edition.book}")
     writer = _writer(str(tmp), book, {"epub3_pages": False, "epub3_landmark": True, "landmark_title": words["landmarks"]}, lang)
     writer.process()
     writer.write()
@@ -464,6 +481,15 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     if problems:
         found = " | ".join(problems[:5])
         raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {found}", path=target)
+
+
+def _flat(toc):
+    for entry in toc:
+        if isinstance(entry, tuple):
+            yield entry[0]
+            yield from _flat(entry[1])
+        else:
+            yield entry
 
 
 def check_epub(path: Path) -> list[str]:

@@ -7,19 +7,20 @@ a convention never costs a model call.
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, language
+from .languages import LATIN_DIGITS, language
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"  # narrow no-break space: French typography before ; ! ? and inside « »
-
-_ALL_DIGITS = LATIN_DIGITS + PERSIAN_DIGITS + ARABIC_DIGITS
+_FIRST_FOUR = ("ar", "en", "fr", "ur")  # finished as they always were (their books stay the same)
 
 
 def convert_digits(text: str, digits: str) -> str:
-    """Write every digit, whatever script it is in, with ``digits`` (ten characters, 0 to 9)."""
-    table = {ord(c): digits[i % 10] for i, c in enumerate(_ALL_DIGITS)}
-    return text.translate(table)
+    """Write every decimal digit, whatever script it is in (Unicode category Nd), with ``digits``
+    (ten characters, 0 to 9)."""
+    return "".join(digits[unicodedata.digit(c)] if c.isdigit() and unicodedata.category(c) == "Nd" else c for c in text) if any(
+        c.isdigit() for c in text) else text
 
 
 def finish(text: str, lang: str, *, digits: str = "native") -> str:
@@ -31,12 +32,27 @@ def finish(text: str, lang: str, *, digits: str = "native") -> str:
         text = convert_digits(text, LATIN_DIGITS)
     if lang == "fr":
         return _french(text)
-    if lang in ("ar", "ur"):
+    if target.script == "Arab":
         text = _arabic_script_punctuation(text)
-    if lang == "ur":
-        # Urdu ends sentences with the full stop «۔», not a Latin period.
-        text = re.sub(r"(?<![\d۰-۹٠-٩.])\.(?=\s|$|[»\"”)])", "۔", text)
+    if target.full_stop != "." and target.spaced:
+        # Urdu and Pashto end sentences with «۔», Hindi with «।»: not a Latin period.
+        text = re.sub(r"(?<![\d.])\.(?=\s|$|[»\"”)])", target.full_stop, text)
+    if not target.spaced:
+        text = _fullwidth(text, target.full_stop)
+    if lang not in _FIRST_FOUR:
+        # "…" as the language quotes: “…” in Indonesian and Hindi, «…» in Russian, “…” in Chinese.
+        text = re.sub(r'"([^"\n]+)"', target.quotes[0] + r"\1" + target.quotes[1], text)
     return text
+
+
+_WIDE = str.maketrans({",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"})
+
+
+def _fullwidth(text: str, stop: str) -> str:
+    """Chinese and Japanese punctuation is full-width, with no space after it; after a Latin word
+    or a number it stays as it is."""
+    text = re.sub(r"(?<=[^\x00-\x7f])([,?!:;])\s*", lambda m: m.group(1).translate(_WIDE), text)
+    return re.sub(r"(?<=[^\x00-\x7f\d])\.(?=\s|$)\s*", stop, text)
 
 
 def _arabic_script_punctuation(text: str) -> str:

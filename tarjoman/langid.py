@@ -63,7 +63,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .errors import EngineError, ProjectError
-from .languages import LANGUAGES
+from .languages import is_language, language
 
 MIN_LETTERS = 8
 MIN_WORDS = 2
@@ -132,11 +132,22 @@ def _identifier(labels: frozenset[str]) -> Any:
     return identifier
 
 
+def _label(code: str) -> str:
+    """Our code → the model's label: the language subtag (``zh`` for ``zh-Hans``), ckb as sdh."""
+    subtag = code.split("-")[0]
+    return _MODEL_CODE.get(subtag, subtag)
+
+
+def knows(code: str) -> bool:
+    """Whether the identifier can tell ``code`` at all (it knows 97 languages)."""
+    return _label(code) in set(_load().nb_classes)
+
+
 def language_name(code: str) -> str:
     """``"fr"`` → ``"French"``; a code it has no name for comes back as it is."""
-    if code in LANGUAGES:
-        return LANGUAGES[code].name
-    return _NAMES.get(code, code)
+    if code in _NAMES:
+        return _NAMES[code]
+    return language(code).name if is_language(code) else code
 
 
 def judgeable(text: str) -> bool:
@@ -157,7 +168,7 @@ def _probabilities(text: str, candidates: Iterable[str]) -> dict[str, float]:
     codes = sorted(set(candidates))
     if not codes:
         raise ValueError("a language check needs at least one candidate language")
-    labels = {_MODEL_CODE.get(c, c): c for c in codes}
+    labels = {_label(c): c for c in codes}
     identifier = _identifier(frozenset(labels))
     if not judgeable(text):
         return {}

@@ -20,8 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import typefaces
 from .edition import Edition
-from .epub import FONT_FILES, FONTS, _Renderer, _text
+from .epub import _Renderer, _text
 from .errors import EpubError, ProjectError
 from .files import temporary_beside
 from .languages import language
@@ -32,7 +33,7 @@ DEFAULT_MARGINS = {"top": "18mm", "bottom": "20mm", "inner": "20mm", "outer": "1
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$")
 _TO_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
 # CSS counter styles for each language's digits.
-COUNTER_STYLE = {"ar": "arabic-indic", "ur": "persian", "fa": "persian"}
+
 
 
 @dataclass(frozen=True)
@@ -95,29 +96,51 @@ def latin_fonts() -> dict[str, Path]:
 
 
 def font_faces(lang: str, naskh: bool = True) -> str:
-    """``@font-face`` rules for the fonts a ``lang`` page may need, from files Tarjoman ships."""
+    """``@font-face`` rules for the fonts Tarjoman ships (Naskh, Nastaliq) and DejaVu Serif; fonts
+    found on the system (:mod:`tarjoman.typefaces`) WeasyPrint finds itself, by family name."""
     rules = []
-    langs = [lang] + (["fa"] if naskh else [])
-    for name in dict.fromkeys(FONT_FILES[code][0] for code in langs if code in FONT_FILES):
-        files = next(files for family, files in FONT_FILES.values() if family == name)
+    for name, files in typefaces.SHIPPED.items():
+        if name == typefaces.NASTALIQ and lang != "ur" or name == typefaces.NASKH and not (naskh or language(lang).script == "Arab"):
+            continue
         for file in files:
-            weight = "bold" if "Bold" in file else "normal"
-            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("{(FONTS / file).as_uri()}"); }}')
+            weight = "bold" if "Bold" in file.name else "normal"
+            rules.append(f'@font-face {{ font-family: "{name}"; font-weight: {weight}; src: url("{file.as_uri()}"); }}')
     for key, path in latin_fonts().items():
         weight, style = key.split()
         rules.append(f'@font-face {{ font-family: "Tarjoman Serif"; font-weight: {weight}; font-style: {style}; src: url("{path.as_uri()}"); }}')
     return "\n".join(rules)
 
 
-def font_stack(lang: str) -> str:
-    """The font-family list for ``lang`` text: its own script's font, then the others."""
-    first = [f'"{FONT_FILES[lang][0]}"'] if lang in FONT_FILES else []
-    rest = ['"Tarjoman Serif"', '"Noto Naskh Arabic"']
+def font_stack(lang: str, text: str = "") -> str:
+    """The font-family list for ``lang`` text: its own script's font (for a script Tarjoman
+    ships none for, the system's that covers ``text``), then the others."""
+    first = [f'"{typefaces.NASTALIQ if lang == "ur" else typefaces.NASKH}"'] if language(lang).script == "Arab" else []
+    if text:
+        first += [f'"{face.family}"' for face in typefaces.faces_for(text, lang, what=f"the {lang} edition").values()]
+    rest = ['"Tarjoman Serif"', f'"{typefaces.NASKH}"']
     return ", ".join(dict.fromkeys(first + rest))
 
 
+def edition_text(edition: Edition) -> str:
+    """Every text a page of the edition may show: for choosing its fonts."""
+    meta = edition.metadata
+    parts = [str(v) for v in meta["words"].values()] + [str(meta.get(k) or "") for k in ("title", "subtitle", "author", "publisher", "rights")]
+    parts += [", ".join(meta.get("translators") or []), ", ".join(meta.get("editors") or [])]
+    for chapter in edition.chapters:
+        parts += [b.text for b in chapter.blocks] + ([chapter.title.text] if chapter.title else [])
+        parts += [b.text for note in getattr(chapter, "notes", []) for b in note.blocks]
+    return "\n".join(parts)
+
+
 def _counter(lang: str) -> str:
-    return COUNTER_STYLE.get(lang, "decimal")
+    """The CSS counter style that writes the language's digits: arabic-indic, persian, devanagari…"""
+    import unicodedata
+
+    zero = language(lang).digits[0]
+    if zero == "0":
+        return "decimal"
+    name = unicodedata.name(zero).removesuffix(" DIGIT ZERO").lower()
+    return {"extended arabic-indic": "persian", "bengali": "bengali"}.get(name, name.split()[-1])
 
 
 def _css(edition: Edition, setup: PageSetup) -> str:
@@ -143,7 +166,7 @@ def _css(edition: Edition, setup: PageSetup) -> str:
 @page cover {{ margin: 0; @top-center {{ content: none; }} @bottom-center {{ content: none; }} }}
 @page front {{ @top-center {{ content: none; }} @bottom-center {{ content: none; }} }}
 @page :blank {{ @top-center {{ content: none; }} @bottom-center {{ content: none; }} }}
-html {{ font-family: {font_stack(lang)}; font-size: 10.5pt; line-height: {line_height}; }}
+html {{ font-family: {font_stack(lang, edition_text(edition))}; font-size: 10.5pt; line-height: {line_height}; }}
 body {{ margin: 0; }}
 [lang="fa"], [lang="ar"] {{ font-family: {font_stack("ar")}; }}
 [lang="ur"] {{ font-family: {font_stack("ur")}; }}

@@ -53,6 +53,17 @@ class Project:
     def book_dir(self, book: str) -> Path:
         return self.outputs / check_slug(book)
 
+    def book_targets(self, book: str) -> list[str] | None:
+        """The target languages the book's YAML names (``targets:``, checked at extract), or None."""
+        import json
+
+        try:
+            with open(self.manuscript_path(book), encoding="utf-8") as handle:
+                targets = json.load(handle).get("metadata", {}).get("targets")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return list(targets) if isinstance(targets, list) and targets else None
+
     def manuscript_path(self, book: str) -> Path:
         return self.book_dir(book) / "manuscript.json"
 

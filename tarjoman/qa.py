@@ -15,16 +15,18 @@ from dataclasses import dataclass
 
 from .finishing import NBSP, NNBSP
 from .glossary.terms import binder_for, is_rendered
-from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, TARGETS
-from .text import split_sentences
+from .languages import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, TARGETS, language
+from .text import count_sentences, split_sentences
 
 _TO_LATIN = str.maketrans(PERSIAN_DIGITS + ARABIC_DIGITS, LATIN_DIGITS * 2)
 _NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-# Plausible translation/source length ratios (characters) outside which a draft is suspect.
+# Plausible translation/source length ratios (characters) outside which a draft is suspect; a
+# language written without spaces (Chinese) says in far fewer characters what Persian says.
 LENGTH_BOUNDS = {"en": (0.4, 3.0), "fr": (0.45, 3.3), "ar": (0.4, 2.6), "ur": (0.45, 3.0)}
+DEFAULT_BOUNDS, UNSPACED_BOUNDS = (0.4, 3.0), (0.15, 1.5)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _untranslated(source, target, lang, carried, glossary):
 
 
 def _source_script(source, target, lang, carried, glossary):
-    if lang in ("en", "fr") and _ARABIC_SCRIPT.search(target):
+    if language(lang).script != "Arab" and _ARABIC_SCRIPT.search(target):
         left = " ".join(re.findall("[\u0600-\u06ff\u200c]+", target))[:40]
         return [Finding("source-script", f"Arabic-script text left in the {lang} translation: «{left}»")]
     return []
@@ -84,7 +86,7 @@ def _glossary(source, target, lang, carried, glossary):
 def _length(source, target, lang, carried, glossary):
     if len(source) < 20 or not target:
         return []
-    low, high = LENGTH_BOUNDS.get(lang, (0.4, 3.0))
+    low, high = LENGTH_BOUNDS.get(lang) or (DEFAULT_BOUNDS if language(lang).spaced else UNSPACED_BOUNDS)
     ratio = len(target) / len(source)
     if ratio < low or ratio > high:
         return [Finding("length", f"the translation is {ratio:.1f}× the length of the source (expected {low}–{high}×)")]
@@ -106,7 +108,9 @@ def _repetition(source, target, lang, carried, glossary):
 def _sentences(source, target, lang, carried, glossary):
     if not target:
         return []
-    want, got = len(split_sentences(source)), len(split_sentences(target))
+    target_language = language(lang)
+    got = len(split_sentences(target)) if target_language.full_stop == "." and target_language.spaced else count_sentences(target, lang)
+    want = len(split_sentences(source))
     if abs(want - got) > 1:
         return [Finding("sentences", f"{got} sentences in the translation for {want} in the source")]
     return []
@@ -132,23 +136,26 @@ def _punctuation(source, target, lang, carried, glossary):
             out.append(Finding("punctuation", "French needs a no-break space before ; : ! ?"))
         if re.search(rf"«[^{NBSP}{NNBSP}]", target) or re.search(rf"[^{NBSP}{NNBSP}]»", target):
             out.append(Finding("punctuation", "French needs a no-break space inside « »"))
-    if lang in ("ar", "ur"):
+    target_language = language(lang)
+    if target_language.script == "Arab":
         for latin, native in ((",", "،"), ("?", "؟"), (";", "؛")):
             if re.search(rf"{re.escape(latin)}(?!\d)", target):
                 out.append(Finding("punctuation", f"use «{native}» rather than «{latin}»"))
-    if lang == "ur" and re.search(r"(?<![\d.])\.\s*$", target):
-        out.append(Finding("punctuation", "Urdu ends a sentence with «۔», not «.»"))
+    stop = target_language.full_stop
+    if stop != "." and re.search(r"(?<![\d.])\.\s*$", target):
+        out.append(Finding("punctuation", f"{target_language.name} ends a sentence with «{stop}», not «.»"))
     return out
 
 
-def _language(source, target, lang, carried, glossary):
+def _language(source, target, lang, carried, glossary, others=TARGETS):
     """Text in another language than the file's: French in the English file, Urdu in the Arabic
-    one, the Persian source kept (``tarjoman.langid``; the book's languages as candidates)."""
-    if carried or lang not in TARGETS:
-        return []
-    from .langid import wrong_language
+    one, the Persian source kept (``tarjoman.langid``; the book's languages as candidates). A
+    language the identifier does not know is not judged."""
+    from .langid import knows, wrong_language
 
-    reason = wrong_language(target, lang, source_lang="fa", others=TARGETS)
+    if carried or not knows(lang):
+        return []
+    reason = wrong_language(target, lang, source_lang="fa", others=[o for o in others if o != lang and knows(o)])
     return [Finding("language", f"the translation {reason}")] if reason else []
 
 

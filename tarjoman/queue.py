@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import Problem, ReviewFileError
+from .errors import Problem, ReviewFileError, TarjomanError
 from .files import ensure_room, replace_if_unchanged, size_of, write_atomic
-from .languages import TARGETS
+from .languages import SOURCE, TARGETS, canonical, is_language
 from .manuscript import Manuscript
 from .metrics import chart_png, post_edit_score
 from .project import Project
@@ -28,7 +28,7 @@ from .store import Edit, SegmentView, Store
 from .store import files as exchange
 from .store.core import progress as store_progress, require_book, segments as store_segments, translations as store_translations
 from .store.memory import fuzzy_for, inconsistencies
-from .store.translations import accept_drafts as store_accept, apply_edits, set_findings
+from .store.translations import accept_drafts as store_accept, apply_edits, set_findings, store_languages
 from .tmx import tmx_document
 
 
@@ -156,8 +156,8 @@ def import_files(project: Project, book: str, data: BookSegments, langs: list[st
         if chapter not in data.chapters:
             result.problems.append(Problem(str(path), 0, f"chapter {chapter} is no longer in the manuscript; its translations are kept here, not imported"))
             continue
-        if lang not in TARGETS:
-            result.problems.append(Problem(str(path), 0, f"{lang}.po is not a target language ({', '.join(TARGETS)})"))
+        if not is_language(lang) or canonical(lang) != lang or lang == SOURCE:
+            result.problems.append(Problem(str(path), 0, f"{lang}.po is not named by a target language's code (ar.po, id.po, zh-Hans.po)"))
             continue
         raw = path.read_bytes()
         sha, versions = records.get(_relative(project, path), ("", {}))
@@ -207,13 +207,32 @@ def room_for_views(project: Project, book: str, langs: list[str], what: str) -> 
     ensure_room(folder, need, what)
 
 
+def book_languages(project: Project, book: str, *, also=()) -> list[str]:
+    """What "all languages" means for ``book``: the targets its YAML names (or the four default
+    ones), then any other language it has translations in (in the store), or review files for."""
+    langs = list(project.book_targets(book) or TARGETS)
+    found = set(also) | {p.stem for p in (project.book_dir(book) / "review").glob("*/*.po")}
+    if not also:
+        try:
+            store, _ = open_book(project, book, manuscript=False)
+        except TarjomanError:  # a book never extracted: its defaults; the caller refuses it itself
+            store = None
+        if store is not None:
+            try:
+                with store.read() as session:
+                    found |= set(store_languages(session, require_book(session, book)))
+            finally:
+                store.close()
+    return langs + sorted(c for c in found if c not in langs and c != SOURCE and is_language(c) and canonical(c) == c)
+
+
 def import_reviews(project: Project, book: str, langs: list[str] | None = None, *, who: str | None = None) -> ImportResult:
     """Apply what translators changed in the PO files of ``book`` (of ``langs``)."""
-    room_for_views(project, book, langs or list(TARGETS), f"import the review files of {book}")
+    room_for_views(project, book, langs or book_languages(project, book), f"import the review files of {book}")
     data = BookSegments.load(project, book)
     try:
         result = import_files(project, book, data, langs, who)
-        drafted = _drafted(data, book, langs or list(TARGETS))
+        drafted = _drafted(data, book, langs or book_languages(project, book))
         for chapter in data.chapters:
             for lang in drafted:
                 path = po_path(project.book_dir(book), chapter, lang)
@@ -304,14 +323,14 @@ def _import_one(project: Project, book: str, data: BookSegments, path: Path, lan
 
 def export_reviews(project: Project, book: str, langs: list[str] | None = None, *, terms=None) -> tuple[list[Path], list[Problem]]:
     """``review export``: rewrite every review file of ``book`` from the store."""
-    room_for_views(project, book, langs or list(TARGETS), f"write the review files of {book}")
+    room_for_views(project, book, langs or book_languages(project, book), f"write the review files of {book}")
     if terms is None:
         from .glossary import load_termbase
 
         terms = load_termbase(project, book)
     data = BookSegments.load(project, book)
     try:
-        drafted = _drafted(data, book, langs or list(TARGETS))
+        drafted = _drafted(data, book, langs or book_languages(project, book))
         return write_views(project, book, data, drafted, terms=terms)
     finally:
         data.store.close()
@@ -330,7 +349,7 @@ def book_status(project: Project, book: str) -> list[dict]:
         store.close()
     rows = []
     for chapter, total in chapters:
-        for lang in TARGETS:
+        for lang in book_languages(project, book, also={lang for _, lang in counts}):
             c = counts.get((chapter, lang), dict(approved=0, fuzzy=0, qa=0, drafted=0))
             rows.append(dict(
                 chapter=chapter, lang=lang, total=total, approved=c["approved"], fuzzy=c["fuzzy"],
@@ -347,16 +366,16 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
     ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
     from .glossary import load_termbase
 
-    room_for_views(project, book, langs or list(TARGETS), f"check {book} and write the findings into its review files")
+    room_for_views(project, book, langs or book_languages(project, book), f"check {book} and write the findings into its review files")
     terms = load_termbase(project, book)
     if glossary is None:
-        glossary = {lang: terms.renderings(lang) for lang in TARGETS}
+        glossary = {lang: terms.renderings(lang) for lang in langs or book_languages(project, book)}
     data = BookSegments.load(project, book)
     report = []
     try:
         with data.store.read() as session:
             row = require_book(session, book)
-            by_lang = {lang: store_translations(session, row, lang) for lang in langs or TARGETS}
+            by_lang = {lang: store_translations(session, row, lang) for lang in langs or book_languages(project, book)}
             consistency = {lang: inconsistencies(session, row, lang) for lang, found in by_lang.items() if found}
         for lang, found in by_lang.items():
             if not found:
@@ -417,7 +436,7 @@ def _number_lines(project: Project, book: str, report: list[dict]) -> None:
 def post_edit_report(project: Project, book: str) -> tuple[list[dict], Path | None]:
     """chrF/TER/BLEU of recorded machine drafts against approved translations, per chapter × language × engine."""
     groups: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for chapter, lang, _segment, t in approved_translations(project, book, list(TARGETS)):
+    for chapter, lang, _segment, t in approved_translations(project, book, book_languages(project, book)):
         if t.machine_draft:
             drafts, approved = groups.setdefault((chapter, lang, t.machine_engine), ([], []))
             drafts.append(t.machine_draft)
@@ -448,7 +467,7 @@ def approved_translations(project: Project, book: str, langs: list[str]) -> list
 
 def export_tmx(project: Project, book: str, out: Path, langs: list[str] | None = None) -> int:
     """Write approved translations as TMX; returns how many translation units were written."""
-    pairs = [(f"{chapter}-{s.uid}", lang, s.source, t.text) for chapter, lang, s, t in approved_translations(project, book, langs or list(TARGETS))]
+    pairs = [(f"{chapter}-{s.uid}", lang, s.source, t.text) for chapter, lang, s, t in approved_translations(project, book, langs or book_languages(project, book))]
     if not pairs:
         raise ReviewFileError("no approved translations to export yet", path=project.book_dir(book) / "review")
     write_atomic(out, tmx_document(pairs))

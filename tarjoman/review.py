@@ -36,13 +36,6 @@ from . import __version__
 from .errors import Problem, ReviewFileError
 from .languages import language
 
-PLURAL_FORMS = {
-    "ar": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
-    "en": "nplurals=2; plural=(n != 1);",
-    "fr": "nplurals=2; plural=(n > 1);",
-    "ur": "nplurals=2; plural=(n != 1);",
-    "fa": "nplurals=2; plural=(n > 1);",
-}
 _MARK = re.compile(r"^tarjoman: (\S+) v(\d+)$", re.MULTILINE)
 _QA_LINE = re.compile(r"^qa: (.*)$", re.MULTILINE)
 
@@ -161,8 +154,8 @@ def _header(info: FileInfo, lang: str | None) -> dict[str, str]:
     }
     if lang:
         header["Language-Team"] = f"{language(lang).name} <>"
-        header["Language"] = lang
-        header["Plural-Forms"] = PLURAL_FORMS[lang]
+        header["Language"] = language(lang).locale
+        header["Plural-Forms"] = language(lang).plural_forms
         header["X-Tarjoman-Engine"] = info.engine
     return header
 

@@ -125,6 +125,31 @@ _CLOSERS = "»\"”’')]}›"
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "st", "vs", "no", "vol", "pp", "fig", "jr", "sr", "e.g", "i.e", "etc.al"}
 
 
+_TERMINAL = None
+
+
+def count_sentences(text: str, lang: str) -> int:
+    """Sentences in a translation in ``lang``, by Unicode's sentence terminators (``.``, ``۔``,
+    ``।``, ``。``, ``؟``…): one followed by a space or the end in languages written with spaces,
+    any one in those written without (Chinese), except a point between digits (3.5)."""
+    global _TERMINAL
+    import regex
+
+    from .languages import language
+
+    if _TERMINAL is None:
+        closers = "\"'”’»)」』）\\]"
+        _TERMINAL = (regex.compile(rf"\p{{Sentence_Terminal}}+[{closers}]*(?=\s|$)"),
+                     regex.compile(rf"\p{{Sentence_Terminal}}+[{closers}]*(?!\d)"))
+    spaced, unspaced = _TERMINAL
+    text = text.strip()
+    if not text:
+        return 0
+    pattern = spaced if language(lang).spaced else unspaced
+    ends = [m.end() for m in pattern.finditer(text)]
+    return len(ends) + (0 if ends and ends[-1] >= len(text) else 1)
+
+
 def estimate_tokens(text: str) -> int:
     """A rough count of the subword tokens an NLLB-style sentencepiece model makes of ``text``.
 

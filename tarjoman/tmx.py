@@ -36,7 +36,7 @@ from xml.parsers import expat
 
 from . import __version__
 from .errors import MemoryFileError
-from .languages import LANGUAGES, TARGETS
+from .languages import TARGETS, UnknownLanguage, canonical, is_language, language
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MAX_BYTES = 512 * 1024 * 1024
@@ -95,9 +95,6 @@ def read_tmx(
     return reader.units
 
 
-# Three-letter codes some tools write; anything else is taken by its primary subtag.
-_ALIASES = {"pes": "fa", "fas": "fa", "per": "fa", "ara": "ar", "arb": "ar", "eng": "en",
-            "fra": "fr", "fre": "fr", "urd": "ur"}
 _PARENTS = {"header": "tmx", "body": "tmx", "tu": "body", "tuv": "tu", "seg": "tuv"}
 _KEPT = {"hi", "sub"}  # their content is text of the segment
 _CODES = {"bpt", "ept", "it", "ph", "ut"}  # their content is the native markup
@@ -109,14 +106,18 @@ _SPACES = re.compile(r"[ \t]+")
 
 
 def _code(lang: str) -> str:
-    """``"fa-IR"``, ``"FA"``, ``"fa_IR"``, ``"pes"`` → ``"fa"``."""
-    primary = lang.strip().lower().replace("_", "-").split("-")[0]
-    return _ALIASES.get(primary, primary)
+    """``"fa-IR"``, ``"FA"``, ``"fa_IR"``, ``"pes"`` → ``"fa"``; ``"zh-CN"`` → ``"zh-Hans"``: the
+    language as Tarjoman writes it, without a region. A code that is no language stays as written
+    (lower case), and is refused as a language the memory does not hold."""
+    try:
+        return canonical(lang, territory=False)
+    except UnknownLanguage:
+        return lang.strip().lower().replace("_", "-")
 
 
 def _name(code: str) -> str:
     """``"fa"`` → ``"Persian"``; a code Tarjoman does not know, as it is."""
-    return LANGUAGES[code].name if code in LANGUAGES else code
+    return language(code).name if is_language(code) else code
 
 
 def _names(codes: Iterable[str]) -> str:
@@ -127,7 +128,7 @@ def _names(codes: Iterable[str]) -> str:
 
 def _called(lang: str) -> str:
     """A language as a file writes it: ``English ("en-US")``, or ``"de-DE"``."""
-    return f'{LANGUAGES[_code(lang)].name} ("{lang}")' if _code(lang) in LANGUAGES else f'"{lang}"'
+    return f'{language(_code(lang)).name} ("{lang}")' if is_language(_code(lang)) else f'"{lang}"'
 
 
 @dataclass

@@ -57,6 +57,16 @@ from .languages import language
 from .text import detect_language
 
 LOCALES = {"ar": "ar-SA", "ur": "ur-PK", "fa": "fa-IR", "en": "en-GB", "fr": "fr-FR"}
+
+
+def _locale(lang: str) -> str:
+    """Word's w:lang wants language-REGION: the house's for the first languages, CLDR's likeliest region for the rest (hi-IN, zh-CN)."""
+    if lang in LOCALES:
+        return LOCALES[lang]
+    import langcodes
+
+    tag = langcodes.Language.get(lang).maximize()
+    return f"{tag.language}-{tag.territory}" if tag.territory else tag.language
 LATIN_FONT = "Times New Roman"
 NASKH, NASTALIQ = "Noto Naskh Arabic", "Noto Nastaliq Urdu"
 SCRIPT_FONTS = {"ar": NASKH, "fa": NASKH, "ur": NASTALIQ}
@@ -244,7 +254,7 @@ class _Writer:
         settings.insert_element_before(parse_xml(footnote_pr), *_AFTER_FOOTNOTE_PR)
         theme_lang = settings.find(qn("w:themeFontLang"))
         if theme_lang is not None:
-            theme_lang.set(qn("w:bidi"), LOCALES[self.lang if self.rtl else "fa"])
+            theme_lang.set(qn("w:bidi"), _locale(self.lang if self.rtl else "fa"))
 
     def _defaults(self, styles) -> None:
         """Fonts, sizes and languages for the book's language in docDefaults and Normal; the
@@ -264,7 +274,7 @@ class _Writer:
             rpr.append(_element("w:rFonts", ascii=LATIN_FONT, hAnsi=LATIN_FONT, eastAsia=LATIN_FONT, cs=cs_font))
             rpr.append(_element("w:sz", val="24"))
             rpr.append(_element("w:szCs", val=str(round(24 * scale))))
-            rpr.append(_element("w:lang", val=LOCALES[self.latin], bidi=LOCALES[self.lang if self.rtl else "fa"]))
+            rpr.append(_element("w:lang", val=_locale(self.latin), bidi=_locale(self.lang if self.rtl else "fa")))
         for style in styles.iterchildren(qn("w:style")):
             if style.get(qn("w:styleId")) == "Normal":
                 continue
@@ -311,7 +321,7 @@ class _Writer:
             rpr.append(_element("w:color", val=colour))
         if rtl:
             rpr.append(_element("w:rtl"))
-        rpr.append(_element("w:lang", **({"bidi": LOCALES[lang]} if rtl else {"val": LOCALES[lang]})))
+        rpr.append(_element("w:lang", **({"bidi": _locale(lang)} if rtl else {"val": _locale(lang)})))
         r.append(rpr)
         for n, line in enumerate(_XML_ILLEGAL.sub("", text).split("\n")):
             if n:

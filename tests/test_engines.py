@@ -1,7 +1,9 @@
 """Engines on tiny models of the real architectures (random weights: assert on token IDs and structure)."""
 
+import ast
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -132,17 +134,41 @@ def test_wrong_models_are_refused(tmp_path, causal_lm, tiny_models):
         load_engine(tiny_models["nllb"], backend="onnx")
 
 
-def test_tokenizer_without_language_codes_is_refused(tmp_path, tiny_models):
+def _without_codes(tmp_path, tiny_models, codes) -> Path:
     broken = tmp_path / "nllb-no-codes"
     shutil.copytree(tiny_models["nllb"], broken)
     tokenizer = json.loads((broken / "tokenizer.json").read_text())
-    tokenizer["added_tokens"] = [t for t in tokenizer["added_tokens"] if t["content"] not in ("urd_Arab", "arb_Arab")]
+    tokenizer["added_tokens"] = [t for t in tokenizer["added_tokens"] if t["content"] not in codes]
     (broken / "tokenizer.json").write_text(json.dumps(tokenizer))
     config = json.loads((broken / "tokenizer_config.json").read_text())
     for key in ("extra_special_tokens", "additional_special_tokens"):
-        if isinstance(config.get(key), list):
-            config[key] = [t for t in config[key] if t not in ("urd_Arab", "arb_Arab")]
+        value = config.get(key)
+        if isinstance(value, str):  # transformers 5 writes the list as its repr
+            value = ast.literal_eval(value)
+        if isinstance(value, list):
+            config[key] = [t for t in value if t not in codes]
     config.pop("added_tokens_decoder", None)
     (broken / "tokenizer_config.json").write_text(json.dumps(config))
-    with pytest.raises(EngineError, match="lacks the language codes"):
+    return broken
+
+
+def test_tokenizer_without_the_sources_code_is_refused(tmp_path, tiny_models):
+    broken = _without_codes(tmp_path, tiny_models, ("pes_Arab",))
+    with pytest.raises(EngineError, match="lacks the language codes of Persian"):
         load_engine(str(broken))
+
+
+def test_a_target_the_tokenizer_has_no_code_for_is_refused_before_loading(tmp_path, tiny_models):
+    from tarjoman.engines import check_model_targets
+    from tarjoman.languages import UnknownLanguage
+
+    broken = _without_codes(tmp_path, tiny_models, ("urd_Arab", "arb_Arab"))
+    check_model_targets(str(broken), ["en", "id", "zh-Hans"])  # the rest it can write
+    with pytest.raises(UnknownLanguage, match=r"nllb-no-codes cannot write Urdu \(ur\)"):
+        check_model_targets(str(broken), ["en", "ur"])  # from its JSON files alone
+    engine = load_engine(str(broken))
+    with pytest.raises(UnknownLanguage, match=r"cannot write Arabic \(ar\)"):
+        engine.check_targets(["ar"])
+    with pytest.raises(UnknownLanguage, match="cannot write Arabic"):
+        engine.translate(["سلام"], "fa", "ar")
+    engine.check_targets(["en", "ckb", "ps"])

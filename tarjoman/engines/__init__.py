@@ -15,7 +15,7 @@ BACKENDS = ("transformers", "ctranslate2")
 _ENGINES: dict[tuple, Engine] = {}
 _LOCK = threading.Lock()
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "Engine", "GenerationSettings", "ModelInfo", "load_engine"]
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "Engine", "GenerationSettings", "ModelInfo", "check_model_targets", "load_engine"]
 
 
 def load_engine(model: str = DEFAULT_MODEL, *, backend: str = "transformers", settings: GenerationSettings | None = None, device: str | None = None) -> Engine:
@@ -26,6 +26,20 @@ def load_engine(model: str = DEFAULT_MODEL, *, backend: str = "transformers", se
         if key not in _ENGINES:
             _ENGINES[key] = _create(model, backend, settings, device)
         return _ENGINES[key]
+
+
+def check_model_targets(model: str, targets) -> None:
+    """Refuse a target a local model folder cannot write, from its JSON files alone: before
+    transformers is imported or anything is loaded. (A hub ID is checked once its tokenizer is.)"""
+    from ..languages import model_code
+    from .base import folder_languages, local_folder
+
+    folder = local_folder(model)
+    found = folder_languages(folder) if folder is not None and folder.is_dir() else None
+    if found:
+        family, languages = found
+        for target in targets:
+            model_code(family, target, languages, model=model)
 
 
 def _create(model: str, backend: str, settings: GenerationSettings, device: str | None) -> Engine:

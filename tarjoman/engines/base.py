@@ -6,12 +6,12 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
 from ..errors import EngineError
-from ..languages import LANGUAGES, Language
+from ..languages import SOURCE, language, model_code, model_languages
 
 DEFAULT_MODEL = "facebook/nllb-200-distilled-600M"
 
@@ -50,6 +50,9 @@ class ModelInfo:
     family: str  # nllb, m2m100, mbart50, marian
     model_type: str
     revision: str  # hub commit, or a content hash of the folder's weights
+    # Canonical language code → the model's code for it, from the tokenizer's language tokens
+    # (empty for Marian, whose languages are its pair folders).
+    languages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 class Engine(ABC):
@@ -87,6 +90,10 @@ class Engine(ABC):
         s.pop("tarjoman")
         return json.dumps(s, sort_keys=True)
 
+    def check_targets(self, targets) -> None:
+        """Refuse a target this model cannot write, naming the nearest codes it can."""
+        check_targets(self.info, targets)
+
     @abstractmethod
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         """Translate ``texts`` from ``source`` to ``target`` (ISO codes); same order, same length."""
@@ -96,8 +103,21 @@ class Engine(ABC):
         """Source tokens the model sees for ``text``."""
 
 
-def language_code(family: str, lang: Language) -> str:
-    return {"nllb": lang.nllb, "m2m100": lang.m2m100, "mbart50": lang.mbart, "marian": lang.opus}[family]
+def language_code(info: ModelInfo, lang: str) -> str:
+    """What the model calls ``lang`` where its tokenizer and ``generate()`` want it: NLLB
+    ``pes_Arab``, mBART-50 ``fa_IR``, M2M100 ``fa`` (its token is ``__fa__``), Marian ``fa``."""
+    if info.family == "marian":
+        return language(lang).subtag
+    code = model_code(info.family, lang, info.languages, model=info.source)
+    return code.strip("_") if info.family == "m2m100" else code
+
+
+def check_targets(info: ModelInfo, targets) -> None:
+    """Refuse, before anything is drafted, a target the model cannot write (naming the nearest it can)."""
+    if info.family == "marian" or not info.languages:
+        return
+    for target in targets:
+        model_code(info.family, target, info.languages, model=info.source)
 
 
 def cpu_threads() -> int:
@@ -108,19 +128,51 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def check_family_languages(info: ModelInfo, vocabulary: set[str] | None) -> None:
-    """Refuse a tokenizer that lacks the language codes Tarjoman needs (wrong output language otherwise)."""
+def family_languages(info: ModelInfo, vocabulary: set[str] | None) -> dict[str, str]:
+    """The languages the tokenizer has codes for; a tokenizer without the source's (Persian) code
+    is refused: the model could not be told what it reads, nor any target what to write."""
     if vocabulary is None or info.family == "marian":
-        return
-    needed = {language_code(info.family, lang) for lang in LANGUAGES.values()}
-    if info.family == "m2m100":
-        needed = {f"__{code}__" for code in needed}
-    missing = sorted(needed - vocabulary)
-    if missing:
+        return {}
+    languages = model_languages(info.family, vocabulary)
+    if SOURCE not in languages:
         raise EngineError(
-            f"the tokenizer lacks the language codes {', '.join(missing)}; it cannot say which language to write",
+            f"the tokenizer lacks the language codes of Persian{' and of every other language' if not languages else ''}; "
+            "it cannot say which language to read or write",
             path=info.source,
         )
+    return languages
+
+
+def folder_languages(folder: Path) -> tuple[str, dict[str, str]] | None:
+    """(family, languages) read from a model folder's JSON files alone, without loading the
+    tokenizer or transformers: for refusing a target before minutes of model loading. None when
+    the folder does not say (a Marian pair template, a tokenizer with its codes elsewhere)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")) if (folder / "tokenizer_config.json").is_file() else {}
+    except (OSError, ValueError):
+        return None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    tokenizer_class = str(tokenizer_config.get("tokenizer_class", "")) if isinstance(tokenizer_config, dict) else ""
+    family = "nllb" if "Nllb" in tokenizer_class else {"m2m_100": "m2m100", "mbart": "mbart50"}.get(model_type or "")
+    if family is None:
+        return None
+    tokens: set[str] = set()
+    try:
+        if (folder / "tokenizer.json").is_file():
+            tokens |= {t.get("content", "") for t in json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")).get("added_tokens", [])}
+        for key in ("extra_special_tokens", "additional_special_tokens"):
+            value = tokenizer_config.get(key)
+            if isinstance(value, str) and value.startswith("["):
+                import ast
+
+                value = ast.literal_eval(value)
+            if isinstance(value, (list, dict)):
+                tokens |= {str(t) for t in value}
+    except (OSError, ValueError, SyntaxError, AttributeError):
+        return None
+    languages = model_languages(family, tokens)
+    return (family, languages) if SOURCE in languages else None
 
 
 def local_folder(model: str) -> Path | None:

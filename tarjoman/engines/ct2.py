@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 from ..errors import EngineError
-from ..languages import language
 from .base import Engine, GenerationSettings, cpu_threads, language_code, one_line
 from .hf import inspect_model, length_sorted_batches, load_tokenizer
 
@@ -110,17 +109,17 @@ class CTranslate2Engine(Engine):
 
     def count_tokens(self, text: str, source: str) -> int:
         tokenizer = load_tokenizer(self.info.path)
-        tokenizer.src_lang = language_code(self.info.family, language(source))
+        tokenizer.src_lang = language_code(self.info, source)
         return len(tokenizer(text)["input_ids"])
 
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         if not texts:
             return []
         tokenizer = load_tokenizer(self.info.path)
-        tokenizer.src_lang = language_code(self.info.family, language(source))
+        tokenizer.src_lang = language_code(self.info, source)
         encoded = tokenizer(texts, truncation=True, max_length=1024)["input_ids"]
         tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
-        code = language_code(self.info.family, language(target))
+        code = language_code(self.info, target)
         prefix = f"__{code}__" if self.info.family == "m2m100" else code
         translator = self._translator()
         results: list[str | None] = [None] * len(texts)

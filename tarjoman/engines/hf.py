@@ -8,6 +8,7 @@ ID; its family is recognised from its config and tokenizer.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..errors import EngineError
 from ..languages import language
-from .base import Engine, GenerationSettings, ModelInfo, check_family_languages, cpu_threads, language_code, local_folder, one_line
+from .base import Engine, GenerationSettings, ModelInfo, cpu_threads, family_languages, language_code, local_folder, one_line
 
 SEQ2SEQ_TYPES = {"m2m_100": "m2m100", "mbart": "mbart50", "marian": "marian"}
 
@@ -231,8 +232,7 @@ def inspect_model(model: str) -> ModelInfo:
     if family == "m2m100" and "Nllb" in type(tokenizer).__name__:
         family = "nllb"
     info = ModelInfo(source=model, path=path, family=family, model_type=model_type, revision=revision)
-    check_family_languages(info, set(vocabulary))
-    return info
+    return dataclasses.replace(info, languages=family_languages(info, set(vocabulary)))
 
 
 def _seq2seq_type(config: dict, model: str) -> str:
@@ -330,7 +330,7 @@ class TransformersEngine(Engine):
 
     def _pair_path(self, source: str, target: str) -> str | None:
         """The Marian model for a pair, or None when there is none."""
-        path = self.template.format(src=language(source).opus, tgt=language(target).opus)
+        path = self.template.format(src=language(source).subtag, tgt=language(target).subtag)
         folder = local_folder(path)
         if folder is not None:
             return path if (folder / "config.json").is_file() else None
@@ -389,12 +389,12 @@ class TransformersEngine(Engine):
 
     def _set_source(self, tokenizer, source: str) -> None:
         if self.info.family != "marian" and not self.template:
-            tokenizer.src_lang = language_code(self.info.family, language(source))
+            tokenizer.src_lang = language_code(self.info, source)
 
     def _forced_bos(self, tokenizer, target: str) -> int | None:
         if self.template or self.info.family == "marian":
             return None
-        code = language_code(self.info.family, language(target))
+        code = language_code(self.info, target)
         if self.info.family == "m2m100":
             return tokenizer.get_lang_id(code)
         return tokenizer.convert_tokens_to_ids(code)

@@ -55,7 +55,23 @@ def read_metadata_file(path: Path) -> dict:
     if descriptions is not None and not (isinstance(descriptions, dict)
                                          and all(isinstance(k, str) and isinstance(v, str) for k, v in descriptions.items())):
         raise ProjectError("descriptions: must map image ids to their description (img-…: the Persian text)", path=path, where="descriptions")
+    if "targets" in data:
+        data["targets"] = _targets(data["targets"], path)
     return data
+
+
+def _targets(value, path: Path) -> list[str]:
+    """``targets: [id, ms, zh-Hans]`` (or ``"id, ms"``): the book's target languages, as canonical codes."""
+    from ..languages import UnknownLanguage, parse_targets
+
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str) or not value.strip() or value.strip() == "all":
+        raise ProjectError("targets: must list the book's target languages (targets: [ar, en, id, zh-Hans])", path=path, where="targets")
+    try:
+        return parse_targets(value, "translate this book into")
+    except UnknownLanguage as exc:
+        raise ProjectError(str(exc), path=path, where="targets") from None
 
 
 def read_manuscript(

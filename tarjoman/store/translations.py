@@ -39,6 +39,11 @@ def change(session: Session, translation: Translation, *, text: str, state: str,
         log.append(row)
 
 
+def store_languages(session: Session, book: Book) -> list[str]:
+    """The languages the book has translations in, in the store."""
+    return sorted(session.scalars(select(Translation.lang).where(Translation.book_id == book.id).distinct()))
+
+
 def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, who: str = "machine") -> dict[str, int]:
     """Record machine drafts: each fills an empty or machine-drafted translation, or becomes a
     suggestion beside a person's. Returns counts of ``drafted``, ``approved`` (memory matches
