@@ -258,7 +258,7 @@ def parse_targets(value: str, action: str = "translate into", default: tuple[str
         try:
             code = canonical(raw)
         except UnknownLanguage as exc:
-            raise UnknownLanguage(f"cannot {action} {raw!r}: {str(exc).split(': ', 1)[-1] if ': ' in str(exc) else exc}") from None
+            raise UnknownLanguage(f"cannot {action} {raw!r}: {exc.detail}") from None
         if code == SOURCE:
             raise UnknownLanguage(f"cannot {action} {raw!r}: Persian is the language the books are written in")
         if code not in codes:

@@ -101,7 +101,7 @@ def _parse(path: Path, segments: list[SegmentView], lang: str, recorded: dict) -
         line = int(exc.where.split()[-1]) if exc.where and exc.where.split()[-1].isdigit() else 0
         return _Parsed([], [Problem(str(path), line, exc.detail)])
     entries, declared = found.entries, found.metadata.get("Language", "")
-    if declared and declared.replace("-", "_").split("_")[0] != lang:
+    if declared and not _same_language(declared, lang):
         problems.append(Problem(str(path), 0, f"the header says Language: {declared}, but the file is {lang}.po"))
     by_uid = {s.uid: s for s in segments}
     by_key = {(s.msgctxt, s.source): s for s in segments}
@@ -205,6 +205,14 @@ def room_for_views(project: Project, book: str, langs: list[str], what: str) -> 
     existing = {p.stem for p in (folder / "review").glob("*/*.po")}
     need = size_of(folder / "review") + size_of(folder / "qa.json") + sum(lang not in existing for lang in langs) * size_of(folder / "manuscript.json")
     ensure_room(folder, need, what)
+
+
+def _same_language(declared: str, lang: str) -> bool:
+    """Whether a PO header's Language (``fr_FR``, ``zh_Hans``) names the file's language (``fr``, ``zh-Hans``): region aside."""
+    try:
+        return canonical(declared, territory=False) == canonical(lang, territory=False)
+    except TarjomanError:
+        return False
 
 
 def book_languages(project: Project, book: str, *, also=()) -> list[str]:

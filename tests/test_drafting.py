@@ -222,7 +222,7 @@ def test_draft_command(book, tiny_models):
 
 
 def test_draft_command_refuses_a_bad_language_and_a_bad_model(book, tmp_path):
-    bad_lang = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--lang", "de", "--model", str(tmp_path)], capture_output=True, text=True)
-    assert bad_lang.returncode == 1 and "cannot draft into 'de'" in bad_lang.stderr
+    bad_lang = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--lang", "xx", "--model", str(tmp_path)], capture_output=True, text=True)
+    assert bad_lang.returncode == 1 and "cannot draft into 'xx': 'xx' is not a language code" in bad_lang.stderr
     bad_model = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--model", str(tmp_path / "none")], capture_output=True, text=True)
     assert bad_model.returncode == 1 and "model folder not found" in bad_model.stderr and "Traceback" not in bad_model.stderr
