@@ -251,3 +251,8 @@ def ensure_room(folder: Path, need: int, what: str) -> None:
     if free < need + MIB:
         raise ProjectError(f"not enough free space to {what}: about {(need + MIB) / MIB:.1f} MB are needed, "
                            f"{free / MIB:.1f} MB are free; free some space and run the command again (nothing was changed)", path=folder)
+
+
+def cache_root() -> Path:
+    """Where Tarjoman keeps what it can make again (converted models, font subsets): $TARJOMAN_CACHE or ~/.cache/tarjoman."""
+    return Path(os.environ.get("TARJOMAN_CACHE", Path.home() / ".cache" / "tarjoman"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import threading
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EpubError
+from .files import cache_root, write_atomic
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 NASKH = "Noto Naskh Arabic"
@@ -179,11 +181,35 @@ class Subset:
 
 
 def subset(face: Face, chars, *, bold: bool = False) -> Subset:
-    """The face cut down to ``chars`` (every layout feature kept)."""
+    """The face cut down to ``chars`` (every layout feature kept). A cut made before for the same
+    font file and characters is taken from the cache ($TARJOMAN_CACHE/fonts): republishing a book
+    after a review round costs nothing (Nastaliq's closure takes seconds)."""
+    path, index = (face.bold, face.bold_index) if bold and face.bold else (face.regular, face.index)
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{index}|{face.family}|{bold}|{''.join(sorted(set(chars)))}".encode()).hexdigest()[:24]
+    cached = cache_root() / "fonts" / f"{key}.json"
+    try:
+        meta = json.loads(cached.read_text(encoding="utf-8"))
+        data = cached.with_suffix(".font").read_bytes()
+        if hashlib.sha256(data).hexdigest() == meta["sha256"]:
+            return Subset(meta["family"], meta["weight"], meta["file_name"], data, meta["whole_size"], meta["licence"])
+    except (OSError, ValueError, KeyError):
+        pass
+    made = _cut(face, path, index, chars, bold and bool(face.bold))
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cached.with_suffix(".font"), made.data)
+        write_atomic(cached, json.dumps({"family": made.family, "weight": made.weight, "file_name": made.file_name, "whole_size": made.whole_size,
+                                         "licence": made.licence, "sha256": hashlib.sha256(made.data).hexdigest()}))
+    except OSError:
+        pass  # a read-only or full cache: the cut is still good
+    return made
+
+
+def _cut(face: Face, path: Path, index: int, chars, bold: bool) -> Subset:
     from fontTools import subset as ft_subset
     from fontTools.ttLib import TTFont
 
-    path, index = (face.bold, face.bold_index) if bold and face.bold else (face.regular, face.index)
     font = TTFont(str(path), fontNumber=index, recalcBBoxes=False, recalcTimestamp=False)
     licence = "\n".join(str(font["name"].getDebugName(i) or "") for i in (0, 13, 14)).strip()
     options = ft_subset.Options()
@@ -203,5 +229,5 @@ def subset(face: Face, chars, *, bold: bool = False) -> Subset:
     suffix = "otf" if "CFF " in font or "CFF2" in font else "ttf"
     stem = "".join(ch for ch in face.family if ch.isalnum())
     digest = hashlib.sha256(data).hexdigest()[:8]
-    return Subset(face.family, "bold" if bold and face.bold else "normal", f"fonts/{stem}-{'Bold' if bold and face.bold else 'Regular'}-{digest}.{suffix}",
+    return Subset(face.family, "bold" if bold else "normal", f"fonts/{stem}-{'Bold' if bold else 'Regular'}-{digest}.{suffix}",
                   data, path.stat().st_size, licence)

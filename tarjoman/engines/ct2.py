@@ -15,15 +15,12 @@ import threading
 from pathlib import Path
 
 from ..errors import EngineError
+from ..files import cache_root
 from .base import Engine, GenerationSettings, cpu_threads, language_code, one_line
 from .hf import inspect_model, length_sorted_batches, load_tokenizer
 
 _TRANSLATORS: dict[tuple[str, str, str], object] = {}
 _LOCK = threading.Lock()
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("TARJOMAN_CACHE", Path.home() / ".cache" / "tarjoman"))
 
 
 def _discard(folder: Path) -> None:
