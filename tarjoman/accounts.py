@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .errors import TarjomanError
-from .languages import TARGETS
+from .languages import SOURCE, TARGETS, UnknownLanguage, canonical
 from .store import Store
 from .store import accounts as rows
 from .store.accounts import SessionView, UserView
@@ -75,9 +75,25 @@ def allowed(user: UserView, action: Action, lang: str | None = None) -> bool:
     return False
 
 
-def languages(user: UserView) -> list[str]:
-    """The languages whose chapters ``user`` sees."""
-    return [lang for lang in TARGETS if allowed(user, "read", lang)]
+def languages(user: UserView, known=TARGETS) -> list[str]:
+    """The languages whose chapters ``user`` sees, of those the books have (``known``); a
+    translator sees theirs even before a book is drafted in them."""
+    pool = list(dict.fromkeys([*known, *(user.langs if user.role == "translator" else ())]))
+    return [lang for lang in pool if allowed(user, "read", lang)]
+
+
+def _canonical_langs(langs: tuple[str, ...]) -> tuple[str, ...]:
+    """``("zh_CN", "hi")`` → ``("zh-Hans-CN", "hi")``; a code that is no language is refused naming the nearest."""
+    out = []
+    for lang in langs:
+        try:
+            code = canonical(lang)
+        except UnknownLanguage as exc:
+            raise AccountError(f"languages: {exc.detail}") from None
+        if code == SOURCE:
+            raise AccountError("languages: Persian (fa) is the language the books are written in; give the languages translated into")
+        out.append(code)
+    return tuple(dict.fromkeys(out))
 
 
 def _check_new(name: str, role: str, langs: tuple[str, ...], password: str | None) -> None:
@@ -85,9 +101,6 @@ def _check_new(name: str, role: str, langs: tuple[str, ...], password: str | Non
         raise AccountError(f"user name {name!r}: use 1–64 letters, digits, '.', '_', '-' or '@'")
     if role not in ROLES:
         raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
-    unknown = [lang for lang in langs if lang not in TARGETS]
-    if unknown:
-        raise AccountError(f"languages {', '.join(unknown)}: one of {', '.join(TARGETS)}")
     if role == "translator" and not langs:
         raise AccountError(f"translator {name!r} needs the languages they translate: --lang {','.join(TARGETS)}")
     if password is not None and len(password) < 8:
@@ -95,6 +108,7 @@ def _check_new(name: str, role: str, langs: tuple[str, ...], password: str | Non
 
 
 def add_user(store: Store, name: str, role: str, langs: tuple[str, ...], password: str, *, by: str) -> UserView:
+    langs = _canonical_langs(langs)
     _check_new(name, role, langs, password)
     return rows.add_user(store, name, role, langs, _hasher.hash(password), by=by)
 
@@ -104,6 +118,7 @@ def set_user(store: Store, name: str, *, role: str | None = None, langs: tuple[s
     current = {u.name: u for u in rows.users(store)}.get(name)
     if current is None:
         raise AccountError(f"no user {name!r}; `tarjoman user add` adds one")
+    langs = _canonical_langs(langs) if langs is not None else None
     _check_new(name, role or current.role, langs if langs is not None else current.langs, password)
     return rows.set_user(store, name, role=role, langs=langs, password_hash=_hasher.hash(password) if password else None, active=active)
 

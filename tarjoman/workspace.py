@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import StoreError, TarjomanError
 from .glossary import approve as approve_term, load_termbase, reject as reject_term, terms_of
 from .glossary.terms import Occurrence, TermIndex
-from .languages import TARGETS
+from .languages import SOURCE, TARGETS, canonical, is_language, nearest
 from .manuscript import load_manuscript
 from .memory import word_diff
 from .project import Project
@@ -29,6 +29,7 @@ from .store import translations as store_translations
 from .store.core import books as store_books, chapter_keys, chapter_slice, progress, require_book, segment_source
 from .store.core import segments as store_segments, translation as store_translation, translations as store_chapter_translations
 from .store.core import work_counts
+from .store.translations import all_languages as store_all_languages, store_languages
 from .store.memory import Occurrence as Remembered, fuzzy_for, inconsistencies, search as memory_search
 
 STATES = ("draft", "approved")
@@ -210,7 +211,7 @@ def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: 
                  count: int | None = SLICE) -> ChapterPage:
     """Sentences of a chapter from ``start`` with their text in ``lang``, paragraph by paragraph:
     ``count`` of them and the rest of the last one's paragraph (None: the whole chapter)."""
-    _check_lang(lang)
+    check_lang(lang)
     in_line(project, book)
     terms = load_termbase(project, book).binder(lang)
     cites, cited_in = citations(project, book)
@@ -241,7 +242,7 @@ def chapter_page(project: Project, store: Store, book: str, chapter: str, lang: 
 
 def segment(store: Store, book: str, lang: str, uid: str) -> tuple[tuple[str, str], TranslationView | None]:
     """((source, its language), translation) of one sentence."""
-    _check_lang(lang)
+    check_lang(lang)
     with store.read() as session:
         row = _book(session, book)
         source = _source(session, row, uid)
@@ -268,7 +269,7 @@ def save(store: Store, book: str, lang: str, uid: str, *, text: str, state: str,
     If someone else changed the sentence since that version, nothing is overwritten: the save
     is kept as a conflict (``review conflicts`` lists it) and returned with the text as it
     stands. Machine drafts made since give way to the person, as for every writer."""
-    _check_lang(lang)
+    check_lang(lang)
     if state not in STATES:
         raise DeskError(f"state {state!r}: one of {', '.join(STATES)}")
     if "\x00" in text or len(text) > 20000:
@@ -318,7 +319,7 @@ class MemoryMatch:
 
 def matches(store: Store, book: str, lang: str, uid: str, *, limit: int = 3) -> list[MemoryMatch]:
     """The memory's best fuzzy matches for one sentence (70 % or more), best first."""
-    _check_lang(lang)
+    check_lang(lang)
     with store.read() as session:
         row = _book(session, book)
         source, _ = _source(session, row, uid)
@@ -330,7 +331,7 @@ def concordance(store: Store, query: str, *, langs: list[str], lang: str | None 
                 limit: int = 50) -> list[Remembered]:
     """Remembered sentences holding ``query``, with only the translations in ``langs`` (what the person may read)."""
     if lang is not None:
-        _check_lang(lang)
+        check_lang(lang)
         if lang not in langs:
             return []
     if side not in ("both", "source", "target"):
@@ -357,7 +358,7 @@ def consistency(store: Store, book: str) -> list[Inconsistency]:
         row = _book(session, book)
         sentences = store_segments(session, row)
         out = []
-        for lang in TARGETS:
+        for lang in book_langs(session, row):
             found = inconsistencies(session, row, lang)
             if not found:
                 continue
@@ -439,12 +440,13 @@ def glossary_page(project: Project, store: Store, book: str, *, status: str = ""
         index = _term_index(project, book, sentences)
         hits = {view.term: [sentences[i] for i in index.find(view.term)] for _, view in shown if view.term.strip()}
         uids = sorted({s.uid for found in hits.values() for s in found})
-        by_lang = {lang: store_chapter_translations(session, row, lang, uids=uids) for lang in TARGETS}
+        langs = book_langs(session, row)
+        by_lang = {lang: store_chapter_translations(session, row, lang, uids=uids) for lang in langs}
     out = []
     for scope, view in shown:
         found = hits.get(view.term, [])
         to_change = {}
-        for lang in TARGETS:
+        for lang in langs:
             rendering = view.renderings.get(lang, "")
             to_change[lang] = sum(1 for s in found if (t := by_lang[lang].get(s.uid)) is not None and t.state == "draft"
                                   and t.origin in ("machine", "tm") and not (rendering and rendering in t.text))
@@ -473,9 +475,23 @@ def term_history(project: Project, store: Store, book: str, key: str):
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in TARGETS:
-        raise DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+def check_lang(lang: str) -> None:
+    if not is_language(lang) or canonical(lang) != lang or lang == SOURCE:
+        near = ", ".join(nearest(lang)) if not is_language(lang) else canonical(lang)
+        raise DeskError(f"language {lang!r} is not a target language's code" + (f" (nearest: {near})" if near else ""))
+
+
+def book_langs(session, book_row) -> list[str]:
+    """The default targets, then every other language the book has translations in."""
+    found = store_languages(session, book_row)
+    return list(TARGETS) + [lang for lang in found if lang not in TARGETS and lang != SOURCE]
+
+
+def known_languages(store: Store) -> list[str]:
+    """The languages of every book in the store: what the desk lists for those who see them all."""
+    with store.read() as session:
+        found = store_all_languages(session)
+    return list(TARGETS) + [lang for lang in found if lang not in TARGETS and lang != SOURCE]
 
 
 def _book(session, book: str):
@@ -507,9 +523,9 @@ def blockers(project: Project, store: Store, book: str) -> list[Blocker]:
     with store.read() as session:
         row = _book(session, book)
         sentences = store_segments(session, row)
-        by_lang = {lang: store_chapter_translations(session, row, lang) for lang in TARGETS}
+        by_lang = {lang: store_chapter_translations(session, row, lang) for lang in book_langs(session, row)}
     out = []
-    for lang in TARGETS:
+    for lang in by_lang:
         for s in sentences:
             t = by_lang[lang].get(s.uid)
             if t is not None and t.state == "approved":

@@ -302,3 +302,44 @@ def test_a_books_yaml_names_its_targets(tmp_path):
         extract(tmp_path / "sources" / "sample.docx", project, book="sample")
     assert "sample.yaml" in str(refused.value)
     assert project.book_targets("sample") == ["id", "zh-Hans-CN", "ckb"]  # nothing overwritten
+
+
+def test_the_desk_serves_a_translator_of_a_new_language(published_new):
+    """A Hindi translator (added with any code CLDR knows) sees the Hindi chapters, saves a
+    sentence there; an Arabic translator is kept out of them; the home page lists Hindi."""
+    from desk_harness import PASSWORD
+    from fastapi.testclient import TestClient
+
+    from tarjoman.accounts import AccountError, add_user
+    from tarjoman.desk import create_app
+
+    project, _ = published_new
+    app = create_app(project.root)
+    try:
+        store = app.state.store
+        add_user(store, "meera", "translator", ("hi",), PASSWORD, by="test")
+        add_user(store, "salma", "translator", ("ar",), PASSWORD, by="test")
+        with pytest.raises(AccountError, match="'klingon' is not a language code"):
+            add_user(store, "nobody", "translator", ("klingon",), PASSWORD, by="test")
+
+        def login(name):
+            client = TestClient(app, base_url="http://127.0.0.1")
+            answer = client.post("/api/login", json={"name": name, "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            return client, answer.json()["csrf_token"]
+
+        meera, csrf = login("meera")
+        rows = meera.get("/api/books/sample/chapters/ch01/hi").json()["segments"]
+        row = rows[2]
+        saved = meera.put(f"/api/books/sample/segments/{row['id']}/hi", json={"text": "यह एक नया अनुवाद है।", "state": "approved",
+                                                                          "base_version": row["version"]}, headers={"X-CSRF-Token": csrf})
+        assert saved.status_code == 200, saved.text
+        home = meera.get("/").text
+        assert "/books/sample/chapters/ch01/hi" in home and "/chapters/ch01/ar" not in home
+        page = meera.get("/books/sample/chapters/ch01/hi")
+        assert page.status_code == 200 and 'lang="hi"' in page.text
+        salma, _ = login("salma")
+        assert salma.get("/api/books/sample/chapters/ch01/hi").status_code == 403
+        assert meera.get("/books/sample/chapters/ch01/xx").status_code == 400
+    finally:
+        app.state.store.close()

@@ -72,12 +72,12 @@ def logout(request: Request, who: SessionView = Depends(checked)):
 
 @router.get("/")
 def home(request: Request, who: SessionView = Depends(me)):
-    langs = accounts.languages(who.user)
+    langs = accounts.languages(who.user, workspace.known_languages(store(request)))
     work = workspace.work(store(request), langs, project(request))
     by_book: dict[str, list] = {}
     for item in work:
         by_book.setdefault(item.book, []).append(item)
-    return page(request, "home.html", who, books=by_book, langs=langs, translates=[l for l in TARGETS if accounts.allowed(who.user, "translate", l)],
+    return page(request, "home.html", who, books=by_book, langs=langs, translates=[l for l in langs if accounts.allowed(who.user, "translate", l)],
                 can_glossary=accounts.allowed(who.user, "glossary"), can_publish=accounts.allowed(who.user, "publish"),
                 can_admin=accounts.allowed(who.user, "admin"))
 
@@ -87,8 +87,7 @@ def home(request: Request, who: SessionView = Depends(me)):
 
 @router.get("/books/{book}/chapters/{chapter}/{lang}")
 def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionView = Depends(me)):
-    if lang not in TARGETS:
-        raise workspace.DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+    workspace.check_lang(lang)
     require(who, "read", lang)
     view = workspace.chapter_page(project(request), store(request), book, chapter, lang)
     open_conflicts = workspace.conflicts(store(request), book, lang)
@@ -99,8 +98,7 @@ def chapter(book: str, chapter: str, lang: str, request: Request, who: SessionVi
 @router.get("/books/{book}/chapters/{chapter}/{lang}/slice")
 def chapter_slice(book: str, chapter: str, lang: str, request: Request, start: int = 0, who: SessionView = Depends(me)):
     """The next sentences of a chapter page, fetched as the translator reaches them."""
-    if lang not in TARGETS:
-        raise workspace.DeskError(f"language {lang!r}: one of {', '.join(TARGETS)}")
+    workspace.check_lang(lang)
     require(who, "read", lang)
     view = workspace.chapter_page(project(request), store(request), book, chapter, lang, start=start)
     return page(request, "_slice.html", who, page=view, dir=direction(lang), editable=accounts.allowed(who.user, "translate", lang))
@@ -193,7 +191,8 @@ def dashboard(book: str, request: Request, who: SessionView = Depends(me)):
     scores = workspace.post_edit_scores(project(request), book)
     blockers = workspace.blockers(project(request), store(request), book)
     epubs = workspace.editions(project(request), book)
-    return page(request, "dashboard.html", who, book=book, table=table, scores=scores, blockers=blockers,
+    columns = list(dict.fromkeys(row["lang"] for row in status))
+    return page(request, "dashboard.html", who, book=book, table=table, columns=columns, scores=scores, blockers=blockers,
                 epubs=epubs, jobs=[jobs.describe(request.app, j) for j in jobs.recent(request.app, book)],
                 can_draft=bool(request.app.state.model))
 
@@ -256,7 +255,8 @@ def users(request: Request, who: SessionView = Depends(me)):
 
 
 def _users_page(request: Request, who: SessionView, error: str = "") -> HTMLResponse:
-    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error)
+    return page(request, "users.html", who, 400 if error else 200, users=accounts.users(store(request)), roles=accounts.ROLES, error=error,
+                langs=workspace.known_languages(store(request)))
 
 
 @router.post("/users")
@@ -266,6 +266,7 @@ async def users_add(request: Request, who: SessionView = Depends(checked)):
     error = ""
     try:
         langs = tuple(l for l in form.getlist("langs") if isinstance(l, str))
+        langs += tuple(l.strip() for l in str(form.get("other_langs", "")).split(",") if l.strip())  # a language no book has yet
         accounts.add_user(store(request), str(form.get("name", "")), str(form.get("role", "")), langs, str(form.get("password", "")),
                           by=who.user.name)
     except TarjomanError as exc:

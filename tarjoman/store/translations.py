@@ -44,6 +44,11 @@ def store_languages(session: Session, book: Book) -> list[str]:
     return sorted(session.scalars(select(Translation.lang).where(Translation.book_id == book.id).distinct()))
 
 
+def all_languages(session: Session) -> list[str]:
+    """Every language any book has translations in."""
+    return sorted(session.scalars(select(Translation.lang).distinct()))
+
+
 def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, who: str = "machine") -> dict[str, int]:
     """Record machine drafts: each fills an empty or machine-drafted translation, or becomes a
     suggestion beside a person's. Returns counts of ``drafted``, ``approved`` (memory matches
