@@ -94,6 +94,15 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
                    f"{missing} left for review (`tarjoman qa {book}` flags them)")
 
 
+def _store_languages(project: Project) -> list[str]:
+    """What --lang all means for the memory: the four default targets and every language a book in the store has."""
+    from .store import Store
+    from .workspace import known_languages
+
+    with Store.for_root(project.root) as store:
+        return known_languages(store)
+
+
 def _all_of(project: Project, book: str) -> list[str]:
     """What --lang all means for a book: its targets, and every language it has translations in."""
     from .queue import book_languages
@@ -269,11 +278,19 @@ def _decide_command(name: str, help_text: str):
 @_RENDERING_OPTIONS[1]
 @_RENDERING_OPTIONS[2]
 @_RENDERING_OPTIONS[3]
-def glossary_approve(project: Project, book: str, term: str, by: str | None, kind: str | None, **renderings: str | None) -> None:
+@click.option("--rendering", "others", multiple=True, metavar="LANG=TEXT", help="The approved rendering in any other language: --rendering hi=खुर्रमशहर (repeatable).")
+def glossary_approve(project: Project, book: str, term: str, by: str | None, kind: str | None, others: tuple[str, ...], **renderings: str | None) -> None:
     from .glossary import approve
+    from .glossary.table import rendering_column
 
+    for given in others:
+        lang, sep, text = given.partition("=")
+        code = rendering_column(lang.strip().lower())
+        if not sep or not text.strip() or code is None:
+            raise click.BadParameter(f"{given!r}: give LANG=TEXT with a language code (hi=…, zh-Hans=…)", param_hint="--rendering")
+        renderings[code] = text.strip()
     row = approve(project, book, term, renderings, by=by, kind=kind)
-    click.echo(f"approved «{row.term}»: " + ", ".join(f"{lang} {row.get(lang)}" for lang in ("ar", "en", "fr", "ur")))
+    click.echo(f"approved «{row.term}»: " + ", ".join(f"{lang} {text}" for lang, text in row.renderings().items()))
 
 
 @_decide_command("reject", "Reject TERM in BOOK's glossary: it binds nothing and is not suggested again.")
@@ -654,7 +671,7 @@ def tm_import(project: Project, tmx_file: Path, langs: str) -> None:
     from .store.memory import import_units
     from .tmx import read_tmx
 
-    units = read_tmx(tmx_file, targets=parse_targets(langs, "import a memory in"))  # the whole file is checked before anything is stored
+    units = read_tmx(tmx_file, targets=parse_targets(langs, "import a memory in", default=_store_languages(project)))  # the whole file is checked before anything is stored
     with open_store(project) as store:
         added = import_units(store, units, origin=tmx_file.name, who=who_am_i())
     total = sum(added.values())
@@ -676,7 +693,7 @@ def tm_export(project: Project, langs: str, out: Path | None) -> None:
 
     out = out or project.outputs / "memory.tmx"
     with open_store(project) as store, store.read() as session:
-        pairs = everything(session, parse_targets(langs, "export the memory in"))
+        pairs = everything(session, parse_targets(langs, "export the memory in", default=_store_languages(project)))
     if not pairs:
         raise StoreError("the memory is empty: nothing is approved yet and no TMX was imported", path=out)
     write_atomic(out, tmx_document(pairs))
@@ -685,7 +702,7 @@ def tm_export(project: Project, langs: str, out: Path | None) -> None:
 
 @tm.command("search", help="Concordance: remembered sentences with TEXT in their source or their approved translation, with book, chapter and paragraph.")
 @click.argument("text")
-@click.option("--lang", default=None, help="Only translations in this language (ar, en, fr, ur).")
+@click.option("--lang", default=None, help="Only translations in this language (ar, en, id, zh-Hans…).")
 @click.option("--in", "side", type=click.Choice(["both", "source", "target"]), default="both", show_default=True, help="Where to look for TEXT.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many remembered sentences.")
 @click.pass_obj

@@ -343,3 +343,34 @@ def test_the_desk_serves_a_translator_of_a_new_language(published_new):
         assert meera.get("/books/sample/chapters/ch01/xx").status_code == 400
     finally:
         app.state.store.close()
+
+
+def test_a_glossary_holds_renderings_in_the_books_own_languages(tmp_path):
+    """Columns named by language codes are renderings; an approved term needs one in each of the
+    book's targets (its YAML), not in the four default ones; the CLI approves in any language."""
+    from tarjoman.glossary import check_book, load_termbase
+    from tarjoman.manuscript import extract
+    from tarjoman.project import Project
+
+    drafted_sample(tmp_path, None)
+    (tmp_path / "glossaries").mkdir(exist_ok=True)
+    yaml_path = tmp_path / "sources" / "sample.yaml"
+    yaml_path.write_text(yaml_path.read_text(encoding="utf-8") + "\ntargets: [hi, zh-Hans]\n", encoding="utf-8")
+    project = Project(tmp_path)
+    extract(tmp_path / "sources" / "sample.docx", project, book="sample")
+    sheet = tmp_path / "glossaries" / "sample.csv"
+    sheet.write_text("term,hi,zh-hans,status\nخرمشهر,खुर्रमशहर,霍拉姆沙赫尔,approved\nآبادان,आबादान,,approved\n", encoding="utf-8")
+    problems = check_book(project, "sample")
+    assert [p.message for p in problems] == ["approved term «آبادان» has no rendering for zh-Hans"]
+    sheet.write_text("term,hi,zh-hans,status\nخرمشهر,खुर्रमशहर,霍拉姆沙赫尔,approved\n", encoding="utf-8")
+    assert not check_book(project, "sample")
+    terms = load_termbase(project, "sample")
+    assert terms.renderings("hi") == {"خرمشهر": "खुर्रमशहर"} and terms.renderings("zh-Hans") == {"خرمشهر": "霍拉姆沙赫尔"}
+    result = _tarjoman("glossary", "approve", "sample", "آبادان", "--rendering", "hi=आबादान", "--rendering", "zh-Hans=阿巴丹", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hi आबादान" in result.stdout and "zh-Hans 阿巴丹" in result.stdout
+    written = sheet.read_text(encoding="utf-8")
+    assert "zh-Hans" in written.splitlines()[0] and "阿巴丹" in written
+    assert load_termbase(project, "sample").renderings("zh-Hans") == {"خرمشهر": "霍拉姆沙赫尔", "آبادان": "阿巴丹"}
+    bad = _tarjoman("glossary", "approve", "sample", "اهواز", "--rendering", "klingon=x", cwd=tmp_path)
+    assert bad.returncode != 0 and "language code" in bad.stderr

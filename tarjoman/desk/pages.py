@@ -9,7 +9,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from .. import accounts, workspace
 from ..errors import TarjomanError
-from ..languages import TARGETS
 from ..queue import book_status
 from ..store.accounts import SessionView
 from . import jobs
@@ -157,7 +156,10 @@ async def glossary_decide(book: str, request: Request, who: SessionView = Depend
     require(who, "glossary")
     form = await request.form()
     term, decision = str(form.get("term", "")), str(form.get("decision", ""))
-    renderings = {lang: str(form.get(lang, "")).strip() for lang in TARGETS if str(form.get(lang, "")).strip()}
+    from ..glossary.table import rendering_column
+
+    renderings = {code: str(value).strip() for key, value in form.items()
+                  if isinstance(value, str) and value.strip() and (code := rendering_column(key)) and key in (code, code.lower())}
     error = ""
     try:
         workspace.decide_term(project(request), book, term, decision, renderings=renderings, kind=str(form.get("kind", "")) or None,

@@ -80,7 +80,13 @@ def check_book(project: Project, book: str) -> list[Problem]:
 
 
 def _file_problems(project: Project, book: str) -> list[Problem]:
-    return [problem for _, path in _sheets(project, book) for problem in check_table(read_table(path))]
+    return [problem for _, path in _sheets(project, book) for problem in check_table(read_table(path), required_languages(project, book))]
+
+
+def required_languages(project: Project, book: str) -> list[str]:
+    """The languages an approved term must have a rendering in: the book's targets (its YAML's
+    ``targets:``), or the four default ones."""
+    return (project.book_targets(book) if book else None) or list(TARGETS)
 
 
 @dataclass
@@ -143,7 +149,7 @@ def _set_status(project, book, term, status, renderings, by, kind) -> Row:
 
     def decide(terms: Terms) -> TermView:
         view = terms.decide(_scope(project, book), term_key(term), term, status, given, kind=kind, who=_editor(by))
-        missing = [lang for lang in TARGETS if not view.renderings.get(lang)]
+        missing = [lang for lang in required_languages(project, book) if not view.renderings.get(lang)]
         if status == "approved" and missing:  # raised inside the transaction: the decision is rolled back
             raise GlossaryError(f"«{term}» cannot be approved without a rendering for {', '.join(missing)}; "
                                 + " ".join(f"--{lang} …" for lang in missing), path=path)
@@ -265,7 +271,8 @@ def _exchange_locked(store: Store, project: Project, book: str, sheets: list[tup
     names = {scope: _name(project, path) for scope, path in sheets}
     read = {scope: path.read_bytes() if path.is_file() else None for scope, path in sheets}  # what an editor's save is told from
     records = store_files.written(store, list(names.values()))
-    incoming = {scope: _read_sheet(scope, path, records.get(names[scope]), next_step) for scope, path in sheets}
+    required = required_languages(project, book)
+    incoming = {scope: _read_sheet(scope, path, records.get(names[scope]), next_step, required) for scope, path in sheets}
     who = _editor()
 
     def work(terms: Terms) -> tuple[T | None, dict[str, list[TermView]]]:
@@ -307,13 +314,13 @@ def _written_digest(record: tuple[str, dict] | None) -> str | None:
 
 
 def _read_sheet(scope: str, path: Path, record: tuple[str, dict] | None,
-                next_step: str) -> tuple[Sheet, list[str]] | None:
+                next_step: str, required=TARGETS) -> tuple[Sheet, list[str]] | None:
     """An editor's CSV as a :class:`Sheet`, with its columns; None when the file is as the store
     wrote it, or gone (it is written again: rows missing from a CSV are not deletions)."""
     if not path.exists() or _digest(path) == _written_digest(record):
         return None
     table = read_table(path)
-    problems = check_table(table)
+    problems = check_table(table, required)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         first = problems[0]
@@ -335,7 +342,7 @@ def _header(columns: list[str], views: list[TermView]) -> list[str]:
     """The columns to write: the file's (or those last written), then any standard or other
     column a term has a cell in, then the version."""
     header = [column for column in columns if column]
-    for column in [*COLUMNS, *(column for view in views for column in view.extra), VERSION]:
+    for column in [*COLUMNS, *(lang for view in views for lang in view.renderings), *(column for view in views for column in view.extra), VERSION]:
         if column not in header:
             header.append(column)
     return header

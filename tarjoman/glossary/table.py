@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GlossaryError, Problem
-from ..languages import TARGETS
+from ..languages import SOURCE, TARGETS, UnknownLanguage, canonical
 from .terms import term_key
 
 COLUMNS = ("term", "en", "ar", "fr", "ur", "status", "kind", "note", "decided_by", "decided_at")
@@ -59,8 +59,31 @@ class Row:
     def status(self) -> str:
         return self.get("status").lower() or "proposed"
 
-    def renderings(self, langs=TARGETS) -> dict[str, str]:
+    def renderings(self, langs=None) -> dict[str, str]:
+        """Language → rendering: the four default targets' columns and every other column named by a language code."""
+        langs = rendering_columns(self.values) if langs is None else langs
         return {lang: self.get(lang) for lang in langs if self.get(lang)}
+
+
+def rendering_column(name: str) -> str | None:
+    """The language a column holds renderings in: ``en``…, or any other column named by a
+    language code (``id``, ``zh-hans`` as a spreadsheet lowercases it → ``zh-Hans``); None for
+    the other columns (status, note…)."""
+    if name in TARGETS:
+        return name
+    if not name or name in COLUMNS or name in (VERSION, "term", SOURCE):
+        return None
+    try:
+        code = canonical(name)
+    except UnknownLanguage:
+        return None
+    return code if code != SOURCE else None
+
+
+def rendering_columns(columns) -> list[str]:
+    """The default targets, then the other language columns of ``columns``."""
+    found = [c for c in (rendering_column(name) for name in columns) if c]
+    return list(dict.fromkeys([*TARGETS, *found]))
 
 
 @dataclass
@@ -127,6 +150,7 @@ def read_table(path: Path) -> Table:
     finally:
         csv.field_size_limit(old_limit)
     header = [excel_value(cell).strip().lower() for cell in records[0][1]]
+    header = [rendering_column(name) or name for name in header]  # zh-hans → zh-Hans
     if "term" not in header:
         raise GlossaryError(f"has no 'term' column in its first line (found: {', '.join(header) or 'nothing'}); expected {','.join(COLUMNS)}", path=path, where="line 1")
     seen = set()
@@ -163,8 +187,11 @@ def text_problem(value: str) -> str | None:
 
 def check_table(table: Table, langs=TARGETS) -> list[Problem]:
     """Every problem in a glossary, with its line: empty terms, unknown status or kind,
-    approved terms without a rendering, duplicate and conflicting terms."""
+    approved terms without a rendering in ``langs`` (the book's targets), duplicate and
+    conflicting terms (in any language column)."""
     where = str(table.path)
+    required = list(langs)
+    langs = list(dict.fromkeys([*required, *rendering_columns(table.columns)]))
     problems = []
     first: dict[str, Row] = {}
     for row in table.rows:
@@ -183,7 +210,7 @@ def check_table(table: Table, langs=TARGETS) -> list[Problem]:
             problems.append(Problem(where, row.line, f"version {row.get(VERSION)!r} is not a number; Tarjoman writes "
                                                      "that column: put back the number it had, or empty the cell"))
         if row.status == "approved":
-            missing = [lang for lang in langs if not row.get(lang)]
+            missing = [lang for lang in required if not row.get(lang)]
             if missing:
                 problems.append(Problem(where, row.line, f"approved term «{row.term}» has no rendering for {', '.join(missing)}"))
         key = term_key(row.term)

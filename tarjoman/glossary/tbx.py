@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from ..errors import GlossaryError
-from ..languages import TARGETS
+from ..languages import UnknownLanguage, canonical
 from .table import MAX_BYTES, Row, Table
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -41,7 +41,7 @@ def render_tbx(table: Table, title: str) -> bytes:
                 ET.SubElement(group, "date").text = row.get("decided_at")
             if row.get("decided_by"):
                 ET.SubElement(group, "transacNote", {"type": "responsibility"}).text = row.get("decided_by")
-        for lang, text in [("fa", row.term), *((lang, row.get(lang)) for lang in TARGETS)]:
+        for lang, text in [("fa", row.term), *row.renderings().items()]:
             if not text:
                 continue
             tig = ET.SubElement(ET.SubElement(entry, "langSet", {XML_LANG: lang}), "tig")
@@ -49,6 +49,15 @@ def render_tbx(table: Table, title: str) -> bytes:
             ET.SubElement(tig, "termNote", {"type": "administrativeStatus"}).text = _STATUS_TO_TBX[row.status if row.status in _STATUS_TO_TBX else "proposed"]
     ET.indent(martif)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(martif, encoding="utf-8") + b"\n"
+
+
+def _language(value: str) -> str | None:
+    """A langSet's language as a glossary column: ``fa``, ``en``, ``zh-Hans`` (``zh-CN``), None for what is no language."""
+    try:
+        code = canonical(value, territory=False)
+    except UnknownLanguage:
+        return None
+    return code
 
 
 def read_tbx(path: Path) -> list[Row]:
@@ -81,9 +90,9 @@ def read_tbx(path: Path) -> list[Row]:
                     elif _local(part.tag) == "transacNote":
                         values["decided_by"] = (part.text or "").strip()
             elif name == "langSet":
-                lang = (child.get(XML_LANG) or child.get("lang") or "").split("-")[0].lower()
+                lang = _language(child.get(XML_LANG) or child.get("lang") or "")
                 term = next((t for t in child.iter() if _local(t.tag) == "term"), None)
-                if term is None or lang not in ("fa", *TARGETS):
+                if term is None or lang is None:
                     continue
                 values["term" if lang == "fa" else lang] = "".join(term.itertext()).strip()
                 statuses += [n.text.strip() for n in child.iter() if _local(n.tag) == "termNote" and n.get("type") == "administrativeStatus" and n.text]

@@ -32,7 +32,6 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..languages import TARGETS
 from .core import Store, book_row, now
 from .models import Change, Term
 from .views import ChangeView
@@ -282,7 +281,9 @@ class Terms:
         cells, columns = dict(sheet_row.cells), list(sheet.columns)
         before = _before(row)
         status = cells.get("status", row.status) if "status" in columns else row.status
-        renderings = [lang for lang in TARGETS if lang in columns]
+        from ..glossary.table import rendering_columns
+
+        renderings = [lang for lang in rendering_columns(columns) if lang in columns]
         decision = status in DECIDED and (status != before.get("status") or not _same(cells, before, renderings))
         signature = [column for column in ("decided_by", "decided_at") if column in columns]
         own = any(cells.get(column) and cells.get(column) != before.get(column, "") for column in signature)
@@ -295,6 +296,8 @@ class Terms:
     def _edit(self, row: Term, cells: dict[str, str], columns: Iterable[str], *, action: str, who: str, origin: str,
               why: str = "") -> None:
         """Set the row's ``columns`` to ``cells`` (a missing cell empties its column) as a new version."""
+        from ..glossary.table import rendering_column
+
         before = _before(row)
         renderings, extra = dict(row.renderings or {}), dict(row.extra or {})
         for column in columns:
@@ -304,7 +307,7 @@ class Terms:
             elif column in FIELDS:
                 setattr(row, column, value)
             else:
-                target = renderings if column in TARGETS else extra
+                target = renderings if rendering_column(column) else extra
                 target[column] = value
         row.renderings = {lang: text for lang, text in renderings.items() if text}
         row.extra = {column: value for column, value in extra.items() if value}
