@@ -568,7 +568,7 @@ def _progress_printer():
 @click.option("--lang", "langs", default="", help="Comma-separated codes to describe (any spelling: id, zh_CN, ind_Latn).")
 def languages(model: str | None, langs: str) -> None:
     from .languages import DEFAULT_TARGETS, language, parse_targets
-    from .typefaces import face_for, script_name, script_of
+    from .typefaces import face_for, script_name, script_of, script_of_language
 
     codes = parse_targets(langs, "describe") if langs else list(DEFAULT_TARGETS)
     if model:
@@ -593,7 +593,7 @@ def languages(model: str | None, langs: str) -> None:
         if lang.script in ("Latn", "Zyyy"):
             font = "(the reader's own)"
         else:
-            script = "Hani" if lang.script in ("Hans", "Hant", "Jpan") else lang.script
+            script = script_of_language(lang.script)
             sample = {c for c in lang.native_name + lang.digits + lang.full_stop if script_of(c) == script}
             face = face_for(script, sample, lang.code) if sample else None
             font = face.family if face else "?" if not sample else f"none: install a font for {script_name(lang.script)}"

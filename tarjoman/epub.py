@@ -301,8 +301,8 @@ def _embed_fonts(book, css, text: str, lang: str, what: str) -> None:
     if naskh and "Arab" in faces and faces["Arab"].family != NASKH:  # Persian and Arabic passages in an Urdu book
         faces = {**faces, "Arab-naskh": typefaces.Face(NASKH, *typefaces.SHIPPED[NASKH], shipped=True)}
     rules, licences, order = [], {}, []
-    main = language(lang).script
-    for key, face in sorted(faces.items(), key=lambda kv: (kv[0].split("-")[0] != ("Hani" if main in ("Hans", "Hant") else main), kv[0])):
+    main = typefaces.script_of_language(language(lang).script)
+    for key, face in sorted(faces.items(), key=lambda kv: (kv[0].split("-")[0] != main, kv[0])):
         wanted = chars[key.split("-")[0]] | set(language(lang).digits if key.startswith("Arab") else "")
         for bold in (False, True):
             if bold and not face.bold:

@@ -236,11 +236,12 @@ def book_languages(project: Project, book: str, *, also=()) -> list[str]:
 
 def import_reviews(project: Project, book: str, langs: list[str] | None = None, *, who: str | None = None) -> ImportResult:
     """Apply what translators changed in the PO files of ``book`` (of ``langs``)."""
-    room_for_views(project, book, langs or book_languages(project, book), f"import the review files of {book}")
+    every = langs or book_languages(project, book)
+    room_for_views(project, book, every, f"import the review files of {book}")
     data = BookSegments.load(project, book)
     try:
         result = import_files(project, book, data, langs, who)
-        drafted = _drafted(data, book, langs or book_languages(project, book))
+        drafted = _drafted(data, book, every)
         for chapter in data.chapters:
             for lang in drafted:
                 path = po_path(project.book_dir(book), chapter, lang)
@@ -331,14 +332,15 @@ def _import_one(project: Project, book: str, data: BookSegments, path: Path, lan
 
 def export_reviews(project: Project, book: str, langs: list[str] | None = None, *, terms=None) -> tuple[list[Path], list[Problem]]:
     """``review export``: rewrite every review file of ``book`` from the store."""
-    room_for_views(project, book, langs or book_languages(project, book), f"write the review files of {book}")
+    langs = langs or book_languages(project, book)
+    room_for_views(project, book, langs, f"write the review files of {book}")
     if terms is None:
         from .glossary import load_termbase
 
         terms = load_termbase(project, book)
     data = BookSegments.load(project, book)
     try:
-        drafted = _drafted(data, book, langs or book_languages(project, book))
+        drafted = _drafted(data, book, langs)
         return write_views(project, book, data, drafted, terms=terms)
     finally:
         data.store.close()
@@ -374,16 +376,17 @@ def run_qa(project: Project, book: str, langs: list[str] | None = None, glossary
     ``glossary`` ({lang: {term: rendering}}) defaults to the book's approved glossary terms."""
     from .glossary import load_termbase
 
-    room_for_views(project, book, langs or book_languages(project, book), f"check {book} and write the findings into its review files")
+    langs = langs or book_languages(project, book)
+    room_for_views(project, book, langs, f"check {book} and write the findings into its review files")
     terms = load_termbase(project, book)
     if glossary is None:
-        glossary = {lang: terms.renderings(lang) for lang in langs or book_languages(project, book)}
+        glossary = {lang: terms.renderings(lang) for lang in langs}
     data = BookSegments.load(project, book)
     report = []
     try:
         with data.store.read() as session:
             row = require_book(session, book)
-            by_lang = {lang: store_translations(session, row, lang) for lang in langs or book_languages(project, book)}
+            by_lang = {lang: store_translations(session, row, lang) for lang in langs}
             consistency = {lang: inconsistencies(session, row, lang) for lang, found in by_lang.items() if found}
         for lang, found in by_lang.items():
             if not found:

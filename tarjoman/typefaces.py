@@ -67,6 +67,11 @@ def script_of(char: str) -> str:
     return script
 
 
+def script_of_language(script: str) -> str:
+    """A language's script (CLDR: ``Hans``, ``Jpan``) as :func:`script_of` counts its characters (``Hani``)."""
+    return "Hani" if script in ("Hans", "Hant", "Hani", "Jpan") else "Hang" if script == "Kore" else script
+
+
 def needed(text: str) -> dict[str, set[str]]:
     """Script → the characters of ``text`` that need a font the book carries."""
     out: dict[str, set[str]] = {}
@@ -105,7 +110,7 @@ def _system_face(script: str, sample: str, lang: str = "") -> Face | None:
     """The best installed font for ``script`` covering ``sample``: a serif before a sans, regular
     weight, Noto before others (for Han, the family of the language's region); found with
     fc-list, checked with fontTools."""
-    region = next((suffix for prefix, suffix in sorted(_HAN_REGION.items(), key=lambda kv: -len(kv[0])) if lang == prefix or lang.startswith(prefix + "-")), "") if script == "Hani" else ""
+    region = next((suffix for prefix, suffix in sorted(_HAN_REGION.items(), key=lambda kv: -len(kv[0])) if lang == prefix or lang.startswith(prefix + "-")), "") if script in ("Hani", "Hang") else ""
     fc_list = shutil.which("fc-list")
     if not fc_list:
         return None
