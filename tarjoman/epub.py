@@ -296,7 +296,7 @@ def _embed_fonts(book, css, text: str, lang: str, what: str) -> None:
     from ebooklib import epub
 
     faces = typefaces.faces_for(text, lang, what=what)
-    chars = typefaces.needed(text)
+    chars = typefaces.needed(text, typefaces.script_of_language(language(lang).script))
     naskh = getattr(css, "naskh", False)
     if naskh and "Arab" in faces and faces["Arab"].family != NASKH:  # Persian and Arabic passages in an Urdu book
         faces = {**faces, "Arab-naskh": typefaces.Face(NASKH, *typefaces.SHIPPED[NASKH], shipped=True)}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .errors import EpubError
 from .files import cache_root, write_atomic
+from .languages import language
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 NASKH = "Noto Naskh Arabic"
@@ -53,15 +54,22 @@ class Face:
     shipped: bool = False
 
 
-def script_of(char: str) -> str:
-    """ISO 15924 script of a character; a common mark used by one script only (، ।  。) counts as that script."""
+def script_of(char: str, prefer: str = "") -> str:
+    """ISO 15924 script of a character. A common mark only some scripts use (، । 。) counts as one
+    of them, the book's own (``prefer``) where it is among them; a full-width form (，！) as Han."""
     from fontTools import unicodedata as ucd
 
     script = ucd.script(char)
     if script in ("Zyyy", "Zinh"):
-        extensions = ucd.script_extension(char)
-        if extensions and not extensions & {"Latn", "Zyyy", "Zinh"} and len(extensions) <= 3:
-            return sorted(extensions)[0] if "Arab" not in extensions else "Arab"
+        extensions = set(ucd.script_extension(char))
+        if extensions and not extensions & {"Latn", "Zyyy", "Zinh"}:
+            extensions = {"Hani" if e in ("Hira", "Kana", "Bopo") else e for e in extensions}
+            for choice in (prefer, "Arab", "Deva", "Hani"):
+                if choice and choice in extensions:
+                    return choice
+            return sorted(extensions)[0]
+        if unicodedata.decomposition(char).startswith(("<wide>", "<narrow>")) or 0x3000 <= ord(char) < 0x3040:
+            return "Hani"
     if script in ("Hira", "Kana", "Hani", "Bopo"):
         return "Hani"
     return script
@@ -72,13 +80,14 @@ def script_of_language(script: str) -> str:
     return "Hani" if script in ("Hans", "Hant", "Hani", "Jpan") else "Hang" if script == "Kore" else script
 
 
-def needed(text: str) -> dict[str, set[str]]:
-    """Script → the characters of ``text`` that need a font the book carries."""
+def needed(text: str, prefer: str = "") -> dict[str, set[str]]:
+    """Script → the characters of ``text`` that need a font the book carries (``prefer``: the
+    book's own script, for the marks several scripts share)."""
     out: dict[str, set[str]] = {}
     for char in set(text):
         if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Co", "Cn", "Zs"):
             continue
-        script = script_of(char)
+        script = script_of(char, prefer)
         if script not in READER_SCRIPTS:
             out.setdefault(script, set()).add(char)
     return out
@@ -160,7 +169,7 @@ def faces_for(text: str, lang: str, *, what: str) -> dict[str, Face]:
     """Script → face for every script of ``text`` that needs one; a script no installed font
     covers is an :class:`EpubError` naming it, a few of its characters and the package to install."""
     out = {}
-    for script, chars in sorted(needed(text).items()):
+    for script, chars in sorted(needed(text, script_of_language(language(lang).script) if lang else "").items()):
         face = face_for(script, chars, lang)
         if face is None:
             sample = " ".join(sorted(chars)[:5])
