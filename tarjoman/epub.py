@@ -18,13 +18,13 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import typefaces
 from .accessibility import AceReport
 from .cover import cover_image
 from .edition import Block, Edition, EditionChapter
 from .errors import EpubError
 from .files import temporary_beside
 from .finishing import convert_digits
-from . import typefaces
 from .languages import language
 from .text import detect_language
 
