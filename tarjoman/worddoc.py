@@ -50,6 +50,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu
 
+from . import typefaces
 from .edition import Block, Edition, EditionChapter, Note
 from .errors import EpubError, os_error_message
 from .files import temporary_beside
@@ -196,6 +197,14 @@ class _Writer:
         self.note_numbers = {note.id: note.number for chapter in edition.chapters for note in chapter.notes}
         self.referenced: set[str] = set()  # notes whose reference is placed: Word numbers each once
         self.descriptions: dict[str, str] = {}  # image ID → its alternative text, chapter by chapter
+        # Word sets Chinese and Japanese in the eastAsia font, Devanagari and other complex scripts in
+        # the cs one: the fonts found for the book's text (a script no font covers is refused here too).
+        from .pdf import edition_text
+
+        faces = typefaces.faces_for(edition_text(edition), edition.lang, what=f"the {edition.lang} Word edition")
+        self.east_asia = faces["Hani"].family if "Hani" in faces else LATIN_FONT
+        main = typefaces.script_of_language(language(edition.lang).script)
+        self.complex = faces[main].family if main in faces and main not in ("Arab", "Hani", "Cyrl", "Grek") else None
 
     # --- the document ---------------------------------------------------------
 
@@ -260,8 +269,8 @@ class _Writer:
         """Fonts, sizes and languages for the book's language in docDefaults and Normal; the
         template's theme fonts removed (a theme font wins over a named one); every style's
         complex-script size scaled from its Latin one."""
-        cs_font = SCRIPT_FONTS.get(self.lang, NASKH)  # a Latin book quotes Arabic and Persian in Naskh
-        scale = CS_SCALE[cs_font]
+        cs_font = self.complex or SCRIPT_FONTS.get(self.lang, NASKH)  # a Latin book quotes Arabic and Persian in Naskh
+        scale = CS_SCALE.get(cs_font, 1.0)
         for fonts in styles.iter(qn("w:rFonts")):
             for name in [n for n in fonts.attrib if n.endswith(("Theme", "theme"))]:
                 del fonts.attrib[name]
@@ -271,7 +280,7 @@ class _Writer:
         for rpr in (defaults, normal.find(qn("w:rPr"))):
             for child in list(rpr):
                 rpr.remove(child)
-            rpr.append(_element("w:rFonts", ascii=LATIN_FONT, hAnsi=LATIN_FONT, eastAsia=LATIN_FONT, cs=cs_font))
+            rpr.append(_element("w:rFonts", ascii=LATIN_FONT, hAnsi=LATIN_FONT, eastAsia=self.east_asia, cs=cs_font))
             rpr.append(_element("w:sz", val="24"))
             rpr.append(_element("w:szCs", val=str(round(24 * scale))))
             rpr.append(_element("w:lang", val=_locale(self.latin), bidi=_locale(self.lang if self.rtl else "fa")))
@@ -312,8 +321,8 @@ class _Writer:
         rpr = _element("w:rPr")
         if style:
             rpr.append(_element("w:rStyle", val=style))
-        cs = SCRIPT_FONTS.get(lang if rtl else self.lang, NASKH)
-        rpr.append(_element("w:rFonts", ascii=LATIN_FONT, hAnsi=LATIN_FONT, eastAsia=LATIN_FONT, cs=cs))
+        cs = SCRIPT_FONTS.get(lang, NASKH) if rtl else (self.complex or SCRIPT_FONTS.get(self.lang, NASKH))
+        rpr.append(_element("w:rFonts", ascii=LATIN_FONT, hAnsi=LATIN_FONT, eastAsia=self.east_asia, cs=cs))
         if bold:
             rpr.append(_element("w:b"))
             rpr.append(_element("w:bCs"))
@@ -321,7 +330,7 @@ class _Writer:
             rpr.append(_element("w:color", val=colour))
         if rtl:
             rpr.append(_element("w:rtl"))
-        rpr.append(_element("w:lang", **({"bidi": _locale(lang)} if rtl else {"val": _locale(lang)})))
+        rpr.append(_element("w:lang", **({"bidi": _locale(lang)} if rtl else {"val": _locale(lang), **({"eastAsia": _locale(lang)} if self.east_asia != LATIN_FONT else {})})))
         r.append(rpr)
         for n, line in enumerate(_XML_ILLEGAL.sub("", text).split("\n")):
             if n:

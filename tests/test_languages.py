@@ -391,3 +391,22 @@ def test_a_glossary_holds_renderings_in_the_books_own_languages(tmp_path):
     assert load_termbase(project, "sample").renderings("zh-Hans") == {"خرمشهر": "霍拉姆沙赫尔", "آبادان": "阿巴丹"}
     bad = _tarjoman("glossary", "approve", "sample", "اهواز", "--rendering", "klingon=x", cwd=tmp_path)
     assert bad.returncode != 0 and "language code" in bad.stderr
+
+
+@pytest.mark.parametrize("lang, attribute, family, locale", [("zh-Hans", "eastAsia", "Noto Serif CJK SC", "zh-CN"),
+                                                            ("hi", "cs", "Noto Serif Devanagari", "hi-IN"), ("ckb", "cs", "Noto Naskh Arabic", "ckb-IQ")])
+def test_the_word_edition_names_the_fonts_and_language_of_its_script(published_new, lang, attribute, family, locale):
+    """Word sets Han in its eastAsia font and Devanagari or Arabic in its cs one: those fonts are
+    the ones found for the book; every run says its language."""
+    import docx
+
+    from tarjoman.book import publish_book
+
+    project, _ = published_new
+    path = publish_book(project, "sample", lang, formats=["docx"]).files["docx"]
+    document = docx.Document(str(path))
+    xml = zipfile.ZipFile(path).read("word/document.xml").decode()
+    assert f'w:{attribute}="{family}"' in xml
+    assert f'="{locale}"' in xml and "Times New Roman" in xml
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert len(headings) == 4
