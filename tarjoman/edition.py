@@ -129,6 +129,7 @@ def _metadata(manuscript: Manuscript, lang: str, found_title: str | None) -> dic
         "language": lang,
         "print": meta.get("print") or {},  # page size and margins of the PDF (tarjoman.pdf.page_setup)
         "words": CREDITS.get(lang) or CREDITS["en"],  # other languages: English labels (see README, known limits)
+        "words_lang": lang if lang in CREDITS else "en",  # … marked as English where they stand
     }
 
 

@@ -221,14 +221,13 @@ class _Renderer:
         # the manuscript lost), which would otherwise be left out.
         listed = [note for note in chapter.notes if not (self.footnotes and note.id in self.called)]
         if listed:
-            words = self.edition.metadata["words"]
             notes = []
             for note in listed:
                 body = "".join(_inline(b, self.lang, self.notes) for b in note.blocks)
                 number = _number(note.number, self.lang)
                 mark = number if self.footnotes else f'<a href="#ref-{note.id}" role="doc-backlink">{number}</a>'
                 notes.append(f'<aside epub:type="footnote" role="doc-footnote" id="{note.id}"><p>{mark} {body}</p></aside>')
-            parts.append(f'<section class="notes" epub:type="footnotes"><h2>{html.escape(words["notes"])}</h2>{"".join(notes)}</section>')
+            parts.append(f'<section class="notes" epub:type="footnotes"><h2>{_label(self.edition, "notes")}</h2>{"".join(notes)}</section>')
         kind = "chapter" if chapter.kind == "chapter" else "preface"
         return f'<section epub:type="{kind}" role="doc-{kind}">{"".join(parts)}</section>'
 
@@ -418,7 +417,7 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
         return item
 
     esc = lambda s: _text(s, lang, lang)  # noqa: E731
-    draft_note = f'<p class="draft">{html.escape(words["draft"])}</p>' if edition.draft else ""
+    draft_note = f'<p class="draft">{_label(edition, "draft")}</p>' if edition.draft else ""
     subtitle = f"<h2>{esc(meta['subtitle'])}</h2>" if meta["subtitle"] else ""
     # The cover image (the YAML's, or a typographic one set from the translated title): the
     # package's cover-image, and the first page.
@@ -436,14 +435,14 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     title_page = document(
         "titlepage", "title.xhtml", meta["title"],
         f'<section class="title" epub:type="titlepage"><h1>{esc(meta["title"])}</h1>{subtitle}<p>{esc(meta["author"])}</p>'
-        + (f"<p>{html.escape(words['translated'])} {esc(translators)}</p>" if translators else "")
+        + (f"<p>{_label(edition, 'translated')} {esc(translators)}</p>" if translators else "")
         + (f"<p>{esc(meta['publisher'])}</p>" if meta["publisher"] else "") + f"{draft_note}</section>",
     )
-    rows = [(words["author"], meta["author"]), (words["translators"], translators), (words["editors"], ", ".join(meta["editors"])), (words["publisher"], meta["publisher"])]
-    credits_body = "".join(f"<p><b>{html.escape(k)}</b>: {esc(v)}</p>" for k, v in rows if v)
+    rows = [("author", meta["author"]), ("translators", translators), ("editors", ", ".join(meta["editors"])), ("publisher", meta["publisher"])]
+    credits_body = "".join(f"<p><b>{_label(edition, k)}</b>: {esc(v)}</p>" for k, v in rows if v)
     credits_body += f"<p>{esc(meta['rights'])}</p>" if meta["rights"] else ""
     credits_body += f'<p dir="ltr" lang="en" xml:lang="en">{html.escape(words["made"])} {html.escape(edition.signature)}</p>{draft_note}'
-    credits = document("credits", "credits.xhtml", words["credits"], f'<section epub:type="copyright-page"><h1>{html.escape(words["credits"])}</h1>{credits_body}</section>')
+    credits = document("credits", "credits.xhtml", words["credits"], f'<section epub:type="copyright-page"><h1>{_label(edition, "credits")}</h1>{credits_body}</section>')
 
     renderer = _Renderer(edition)
     spine, toc = [cover, title_page], []
@@ -481,6 +480,14 @@ def _write(edition: Edition, tmp: Path, target: Path, *, conforms: bool) -> None
     if problems:
         found = " | ".join(problems[:5])
         raise EpubError(f"fails EPUBCheck, a bug in Tarjoman; please report it: {found}", path=target)
+
+
+def _label(edition: Edition, key: str) -> str:
+    """One of the book's own labels (Notes, Credits…), escaped; marked English where the book's
+    language has none of its own yet and the English one stands in."""
+    text = html.escape(edition.metadata["words"][key])
+    said = edition.metadata.get("words_lang", edition.lang)
+    return text if said == edition.lang else f'<span lang="{said}" xml:lang="{said}" dir="ltr">{text}</span>'
 
 
 def _flat(toc):
