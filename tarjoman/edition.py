@@ -183,3 +183,14 @@ def build_edition(project: Project, book: str, lang: str, *, draft: bool = False
     metadata = _metadata(manuscript, lang, title)
     signature = f"tarjoman {__version__}; manuscript {manuscript.source_sha256[:12]}; segmenter {manuscript.provenance.get('segmenter')}"
     return Edition(book, lang, draft, bilingual, metadata, chapters, manuscript.images, book_dir, signature, untranslated)
+
+
+def edition_text(edition: Edition) -> str:
+    """Every text a page of the edition may show: for choosing its fonts."""
+    meta = edition.metadata
+    parts = [str(v) for v in meta["words"].values()] + [str(meta.get(k) or "") for k in ("title", "subtitle", "author", "publisher", "rights")]
+    parts += [", ".join(meta.get("translators") or []), ", ".join(meta.get("editors") or [])]
+    for chapter in edition.chapters:
+        parts += [b.text for b in chapter.blocks] + ([chapter.title.text] if chapter.title else [])
+        parts += [b.text for note in getattr(chapter, "notes", []) for b in note.blocks]
+    return "\n".join(parts)

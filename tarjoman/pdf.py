@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import typefaces
-from .edition import Edition
+from .edition import Edition, edition_text
 from .epub import _Renderer, _text
 from .errors import EpubError, ProjectError
 from .files import temporary_beside
@@ -119,17 +119,6 @@ def font_stack(lang: str, text: str = "") -> str:
         first += [f'"{face.family}"' for face in typefaces.faces_for(text, lang, what=f"the {lang} edition").values()]
     rest = ['"Tarjoman Serif"', f'"{typefaces.NASKH}"']
     return ", ".join(dict.fromkeys(first + rest))
-
-
-def edition_text(edition: Edition) -> str:
-    """Every text a page of the edition may show: for choosing its fonts."""
-    meta = edition.metadata
-    parts = [str(v) for v in meta["words"].values()] + [str(meta.get(k) or "") for k in ("title", "subtitle", "author", "publisher", "rights")]
-    parts += [", ".join(meta.get("translators") or []), ", ".join(meta.get("editors") or [])]
-    for chapter in edition.chapters:
-        parts += [b.text for b in chapter.blocks] + ([chapter.title.text] if chapter.title else [])
-        parts += [b.text for note in getattr(chapter, "notes", []) for b in note.blocks]
-    return "\n".join(parts)
 
 
 def _counter(lang: str) -> str:

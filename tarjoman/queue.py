@@ -358,8 +358,9 @@ def book_status(project: Project, book: str) -> list[dict]:
     finally:
         store.close()
     rows = []
+    langs = book_languages(project, book, also={lang for _, lang in counts})  # once, not per chapter: it reads the manuscript
     for chapter, total in chapters:
-        for lang in book_languages(project, book, also={lang for _, lang in counts}):
+        for lang in langs:
             c = counts.get((chapter, lang), dict(approved=0, fuzzy=0, qa=0, drafted=0))
             rows.append(dict(
                 chapter=chapter, lang=lang, total=total, approved=c["approved"], fuzzy=c["fuzzy"],

@@ -35,6 +35,7 @@ The properties' comments carry the edition's signature.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -51,7 +52,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu
 
 from . import typefaces
-from .edition import Block, Edition, EditionChapter, Note
+from .edition import Block, Edition, EditionChapter, Note, edition_text
 from .errors import EpubError, os_error_message
 from .files import temporary_beside
 from .languages import language
@@ -60,6 +61,7 @@ from .text import detect_language
 LOCALES = {"ar": "ar-SA", "ur": "ur-PK", "fa": "fa-IR", "en": "en-GB", "fr": "fr-FR"}
 
 
+@functools.lru_cache(maxsize=256)
 def _locale(lang: str) -> str:
     """Word's w:lang wants language-REGION: the house's for the first languages, CLDR's likeliest region for the rest (hi-IN, zh-CN)."""
     if lang in LOCALES:
@@ -199,8 +201,6 @@ class _Writer:
         self.descriptions: dict[str, str] = {}  # image ID → its alternative text, chapter by chapter
         # Word sets Chinese and Japanese in the eastAsia font, Devanagari and other complex scripts in
         # the cs one: the fonts found for the book's text (a script no font covers is refused here too).
-        from .pdf import edition_text
-
         faces = typefaces.faces_for(edition_text(edition), edition.lang, what=f"the {edition.lang} Word edition")
         self.east_asia = faces["Hani"].family if "Hani" in faces else LATIN_FONT
         main = typefaces.script_of_language(language(edition.lang).script)
