@@ -60,9 +60,12 @@ def _record(store, book: str, lang: str, drafts: list[Draft], signature: str, ap
     ``approve`` (in-context matches, with ``--tm-approve``) approved, by the memory: how many."""
 
     def engine(d: Draft) -> str:
-        return signature if d.origin in ("machine", "cache") else f"tm:{d.memory}" if d.origin == "memory" else ""
+        if d.origin in ("machine", "cache"):
+            return d.engine or signature
+        return f"tm:{d.memory}" if d.origin == "memory" else ""
 
-    rows = [DraftIn(d.unit, d.text, _ORIGIN[d.origin], engine(d), approve=d.unit in approve) for d in drafts if d.origin != "memory" or d.text]
+    rows = [DraftIn(d.unit, d.text, _ORIGIN[d.origin], engine(d), approve=d.unit in approve, problem=d.problem)
+            for d in drafts if d.origin != "memory" or d.text]
     record_drafts(store, book, lang, [r for r in rows if not r.approve])
     if not any(r.approve for r in rows):
         return 0
@@ -100,10 +103,14 @@ def draft_book(
     options: DraftOptions | None = None,
     progress: Progress | None = None,
     tm_approve: bool = False,
+    fallback: Engine | None = None,
+    usage=None,
 ) -> DraftResult:
     """Draft every chapter of an extracted book into ``targets``: drafts into the store, then the review files.
     What the translation memory knows is taken from it, not drafted; ``tm_approve`` approves its
-    in-context matches (the same sentence between the same sentences) at once."""
+    in-context matches (the same sentence between the same sentences) at once. ``engine`` may be
+    an :class:`~tarjoman.engines.llm.LLMEngine` (``fallback``: the NMT engine for what it
+    answers wrongly; ``usage`` gathers what the server was asked)."""
     options = _with_terms(project, book, options)
     book_dir = project.book_dir(book)
     with book_lock(book_dir, "drafting"):
@@ -117,7 +124,10 @@ def draft_book(
             signature = engine.signature_text()
             for target in targets:
                 memory, approve = _memory_drafts(_remembered(data.store, book, target), tm_approve=tm_approve)
-                made, report = draft_language(data.manuscript, target, engine, cache, memory=memory, options=options, progress=progress)
+                if getattr(engine, "backend", "") == "llm":
+                    made, report = _draft_with_llm(data, book, target, engine, cache, memory, options, progress, fallback, targets, usage)
+                else:
+                    made, report = draft_language(data.manuscript, target, engine, cache, memory=memory, options=options, progress=progress)
                 approved += _record(data.store, book, target, made, signature, approve)
                 reports.append(report)
             files, problems = write_views(project, book, data, targets, terms=options.terms)
@@ -125,6 +135,57 @@ def draft_book(
             data.store.close()
     _raise_first(problems, book)
     return DraftResult(reports, files, signature, approved)
+
+
+def _others(target: str, targets: list[str]) -> tuple[str, ...]:
+    """The languages an answer meant to be in ``target`` may be caught in instead (besides Persian)."""
+    from .languages import TARGETS
+
+    return tuple(dict.fromkeys(t for t in (*TARGETS, *targets) if t != target))
+
+
+def _draft_with_llm(data, book: str, target: str, engine, cache, memory, options, progress, fallback, targets, usage):
+    """:func:`~tarjoman.llm_drafting.draft_language_llm` with what the store holds now: the
+    translations the context shows and the memory's fuzzy matches."""
+    from .llm_drafting import draft_language_llm
+    from .store.core import translations
+    from .store.memory import fuzzy_for
+
+    with data.store.read() as session:
+        current = {uid: t.text for uid, t in translations(session, require_book(session, book), target).items() if t.text}
+
+    def matches(uids: list[str]) -> dict:
+        with data.store.read() as session:
+            return fuzzy_for(session, require_book(session, book), target, uids)
+
+    return draft_language_llm(data.manuscript, target, engine, cache, memory=memory, current=current, matches=matches, options=options,
+                              progress=progress, fallback=fallback, others=_others(target, targets), usage=usage)
+
+
+def estimate_llm(project: Project, book: str, targets: list[str], settings, options: DraftOptions | None = None) -> list[tuple[str, int, int, int, int]]:
+    """(lang, requests, sentences, prompt tokens, completion tokens) a draft with the LLM engine
+    would send now, given what the memory and the draft cache already hold; nothing is sent."""
+    from .engines.llm import LLMEngine, brief_text
+    from .glossary import TermBinder
+    from .llm_drafting import estimate, plan
+
+    options = _with_terms(project, book, options)
+    engine = LLMEngine(settings)
+    data = BookSegments.load(project, book)
+    rows = []
+    try:
+        cache = DraftCache(data.store)
+        brief = brief_text(data.manuscript.metadata)
+        for target in targets:
+            memory, _ = _memory_drafts(_remembered(data.store, book, target), tm_approve=False)
+            binder = options.terms.binder(target) if options.terms else TermBinder(target, {})
+            planned = plan(data.manuscript, target, engine, cache, binder=binder, memory=memory, current={}, split_terms=options.split_terms)
+            prompt, completion = estimate(planned, engine, brief)
+            rows.append((target, len(planned.requests), sum(len(p.units) for p in planned.requests), prompt, completion))
+    finally:
+        data.store.close()
+        engine.close()
+    return rows
 
 
 def _raise_first(problems, book: str) -> None:

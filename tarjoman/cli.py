@@ -55,9 +55,22 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
 @click.option("--term-split/--no-term-split", default=True, show_default=True, help="Draft a sentence again in pieces around an approved term the model would not render (the term is then certain; the sentence less fluent).")
 @click.option("--tm-approve", is_flag=True, help="Approve the memory's in-context matches (the same sentence between the same sentences, approved before) at once; without it a person confirms each.")
+@click.option("--engine", "engine_kind", type=click.Choice(["nmt", "llm"]), default="nmt", show_default=True,
+              help="nmt: the translation model (--model); llm: a language model behind an OpenAI-compatible server (--base-url, --llm-model).")
+@click.option("--base-url", help="LLM: the server's OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (Ollama); default: llm: base_url in the book's YAML or tarjoman.yaml. The key is read from $TARJOMAN_LLM_API_KEY or $OPENAI_API_KEY.")
+@click.option("--llm-model", help="LLM: the model name the server knows (e.g. qwen2.5:14b).")
+@click.option("--concurrency", type=click.IntRange(1, 256), help="LLM: requests at once [default: 4].")
+@click.option("--temperature", type=click.FloatRange(0, 2), help="LLM: sampling temperature [default: 0].")
+@click.option("--seed", type=int, help="LLM: the seed sent with each request [default: 0].")
+@click.option("--stream/--no-stream", default=None, help="LLM: stream answers (some servers time out long answers otherwise) [default: no].")
+@click.option("--fallback-model", help="LLM: an NMT model (hub ID or folder) for the sentences whose answer is refused twice; without it they are left for a translator with the reason.")
+@click.option("--price-input", type=click.FloatRange(0), help="LLM: price per million prompt tokens, for the cost shown.")
+@click.option("--price-output", type=click.FloatRange(0), help="LLM: price per million completion tokens.")
+@click.option("--estimate", is_flag=True, help="LLM: print the requests and tokens (and cost) a run would take, and send nothing.")
 @click.pass_obj
 def draft(project: Project, book: str, langs: str, model: str, backend: str, beams: int, digits: str, device: str | None, term_split: bool,
-          tm_approve: bool) -> None:
+          tm_approve: bool, engine_kind: str, base_url: str | None, llm_model: str | None, concurrency: int | None, temperature: float | None,
+          seed: int | None, stream: bool | None, fallback_model: str | None, price_input: float | None, price_output: float | None, estimate: bool) -> None:
     from .book import book_lock, draft_book
     from .drafting import DraftOptions
     from .engines import GenerationSettings, check_model_targets, load_engine
@@ -67,17 +80,45 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     if not project.manuscript_path(book).is_file():  # before minutes of model loading
         raise ManuscriptError(f"book {book!r} has not been extracted; run `tarjoman extract SOURCE --book {book}` first", path=project.manuscript_path(book))
     targets = parse_targets(langs, "draft into", default=project.book_targets(book))
-    check_model_targets(model, targets)
+    llm = None
+    if engine_kind == "llm":
+        llm = _llm_settings(project, book, dict(base_url=base_url, model=llm_model, concurrency=concurrency, temperature=temperature, seed=seed,
+                                                stream=stream, price_input=price_input, price_output=price_output, fallback_model=fallback_model))
+        fallback_model = llm.fallback_model or None
+        if fallback_model:
+            check_model_targets(fallback_model, targets)
+    elif estimate:
+        raise click.UsageError("--estimate is for --engine llm (an NMT draft costs no tokens)")
+    else:
+        check_model_targets(model, targets)
     from .glossary import load_termbase
 
     terms = load_termbase(project, book)  # a broken glossary is refused before the model loads
+    options = DraftOptions(digits=digits, terms=terms, split_terms=term_split)
+    if estimate:
+        return _estimate(project, book, targets, llm, options)
     with book_lock(project.book_dir(book), "drafting"):
         # Refuse now, not after minutes of model loading, if another run holds the book or its files would not fit.
         room_for_views(project, book, targets, f"draft {book}")
-    engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
-    engine.check_targets(targets)
-    result = draft_book(project, book, targets, engine, options=DraftOptions(digits=digits, terms=terms, split_terms=term_split),
-                        progress=_progress_printer(), tm_approve=tm_approve)
+    fallback = usage = None
+    if llm is not None:
+        from .engines.llm import LLMEngine
+        from .llm_drafting import Usage
+
+        engine, usage = LLMEngine(llm), Usage()
+        if fallback_model:
+            fallback = load_engine(fallback_model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
+            fallback.check_targets(targets)
+        progress = _llm_progress_printer()
+    else:
+        engine = load_engine(model, backend=backend, settings=GenerationSettings(num_beams=beams), device=device)
+        engine.check_targets(targets)
+        progress = _progress_printer()
+    try:
+        result = draft_book(project, book, targets, engine, options=options, progress=progress, tm_approve=tm_approve, fallback=fallback, usage=usage)
+    finally:
+        if llm is not None:
+            engine.close()
     click.echo(f"drafted {book} with {result.signature}")
     click.echo(f"  {'lang':<5} {'units':>6} {'drafted':>8} {'cache':>6} {'carried':>8} {'memory':>7} {'seconds':>8}")
     for r in result.reports:
@@ -92,6 +133,66 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
         split = sum(r.terms_split for r in result.reports)
         click.echo(f"  glossary: {uses - missing} of {uses} approved-term uses rendered as approved ({split} sentences drafted in pieces around a term); "
                    f"{missing} left for review (`tarjoman qa {book}` flags them)")
+    if usage is not None:
+        seconds = sum(r.seconds for r in result.reports)
+        rate = usage.completion_tokens / seconds if seconds else 0.0
+        cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+        click.echo(f"  server: {usage.requests} requests for {usage.units} units, {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens "
+                   f"({rate:.0f} tokens/s{cost}); {usage.refused} answers refused and asked again")
+        if usage.fallback or usage.left:
+            click.echo(f"  refused twice: {usage.fallback} sentences drafted by {fallback_model} instead, {usage.left} left empty for a translator "
+                       f"(the reason is in each entry's comments)", err=True)
+
+
+def _llm_settings(project: Project, book: str, options: dict):
+    """The LLM settings: built-in defaults, then tarjoman.yaml's llm:, then the book's YAML's, then the command line."""
+    from .engines.llm import LLMSettings, project_llm
+
+    settings = LLMSettings().merged(project_llm(project.root), where="llm", path=project.root / "tarjoman.yaml")
+    book_values = project.book_metadata(book).get("llm") or {}
+    settings = settings.merged(book_values, where="llm", path=project.sources / f"{book}.yaml")
+    settings = settings.merged({k: v for k, v in options.items() if v is not None}, where="the command line")
+    settings.check()
+    return settings
+
+
+def _estimate(project: Project, book: str, targets: list[str], settings, options) -> None:
+    from .book import estimate_llm
+
+    rows = estimate_llm(project, book, targets, settings, options)
+    click.echo(f"estimate for {book} with {settings.model} at {settings.server} (nothing was sent; tokens estimated from characters):")
+    click.echo(f"  {'lang':<8} {'requests':>8} {'sentences':>9} {'prompt':>9} {'completion':>10} {'cost':>9}")
+    total_cost = None
+    for lang, requests, sentences, prompt, completion in rows:
+        cost = settings.cost(prompt, completion)
+        total_cost = None if cost is None else (total_cost or 0.0) + cost
+        click.echo(f"  {lang:<8} {requests:>8} {sentences:>9} {prompt:>9} {completion:>10} {'' if cost is None else f'{cost:.4f}':>9}")
+    prompt, completion = sum(r[3] for r in rows), sum(r[4] for r in rows)
+    click.echo(f"  total: {sum(r[1] for r in rows)} requests, {prompt} prompt + {completion} completion tokens"
+               + (f", cost {total_cost:.4f}" if total_cost is not None else " (set --price-input/--price-output for a cost)"))
+
+
+def _llm_progress_printer():
+    """Progress on stderr for the LLM engine: sentences settled, tokens per second, cost so far."""
+    stream = click.get_text_stream("stderr")
+    interactive = stream.isatty()
+    last = {"shown": -1.0}
+
+    def show(lang: str, done: int, total: int, seconds: float, usage, tokens: int) -> None:
+        if total == 0:
+            return
+        rate = tokens / seconds if seconds > 0 else 0.0
+        width = 30
+        bar = "#" * int(width * done / total)
+        cost = f"  cost {usage.cost:.4f}" if usage.cost is not None else ""
+        line = f"  {lang} [{bar:<{width}}] {done}/{total} segments  {rate:.0f} tokens/s  {usage.requests} requests{cost}"
+        if interactive:
+            click.echo("\r" + line + (" " * 4), nl=done == total, err=True)
+        elif done == total or seconds - last["shown"] >= 10:
+            last["shown"] = seconds
+            click.echo(line, err=True)
+
+    return show
 
 
 def _store_languages(project: Project) -> list[str]:

@@ -42,6 +42,8 @@ class Draft:
     text: str
     origin: str  # one of ORIGINS
     memory: str = ""  # where a remembered translation comes from (book/uid, tmx:file)
+    engine: str = ""  # the signature of the engine that made it, when not the run's own (a fallback)
+    problem: str = ""  # why the machine left it (or drafted it by another engine), for the translator
 
 
 @dataclass
@@ -82,9 +84,11 @@ def draft_language(
     options: DraftOptions | None = None,
     progress: Progress | None = None,
     chapters: set[str] | None = None,
+    units: set[str] | None = None,
 ) -> tuple[list[Draft], LanguageReport]:
-    """Drafts of every unit of ``manuscript`` (or of ``chapters``) in ``target``; ``memory``
-    maps a unit's ID to the memory's approved translation of it and where that comes from."""
+    """Drafts of every unit of ``manuscript`` (or of ``chapters``, or of the ``units`` named) in
+    ``target``; ``memory`` maps a unit's ID to the memory's approved translation of it and where
+    that comes from."""
     options = options or DraftOptions()
     memory = memory or {}
     report = LanguageReport(target)
@@ -92,7 +96,9 @@ def draft_language(
     calls_before = engine.calls
     identity = engine.cache_identity()
     binder = options.terms.binder(target) if options.terms else TermBinder(target, {})
-    units = [unit for chapter in manuscript.chapters if chapters is None or chapter.id in chapters for unit in chapter.units()]
+    wanted = units
+    units = [unit for chapter in manuscript.chapters if chapters is None or chapter.id in chapters for unit in chapter.units()
+             if wanted is None or unit.id in wanted]
     report.units = len(units)
 
     def key(segment: Segment) -> str:

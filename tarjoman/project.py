@@ -53,15 +53,20 @@ class Project:
     def book_dir(self, book: str) -> Path:
         return self.outputs / check_slug(book)
 
-    def book_targets(self, book: str) -> list[str] | None:
-        """The target languages the book's YAML names (``targets:``, checked at extract), or None."""
+    def book_metadata(self, book: str) -> dict:
+        """The extracted book's metadata (its YAML's keys, checked at extract); {} when there is none."""
         import json
 
         try:
             with open(self.manuscript_path(book), encoding="utf-8") as handle:
-                targets = json.load(handle).get("metadata", {}).get("targets")
+                metadata = json.load(handle).get("metadata", {})
         except (OSError, ValueError, AttributeError):
-            return None
+            return {}
+        return metadata if isinstance(metadata, dict) else {}
+
+    def book_targets(self, book: str) -> list[str] | None:
+        """The target languages the book's YAML names (``targets:``, checked at extract), or None."""
+        targets = self.book_metadata(book).get("targets")
         return list(targets) if isinstance(targets, list) and targets else None
 
     def manuscript_path(self, book: str) -> Path:

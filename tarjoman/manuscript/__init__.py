@@ -57,6 +57,10 @@ def read_metadata_file(path: Path) -> dict:
         raise ProjectError("descriptions: must map image ids to their description (img-…: the Persian text)", path=path, where="descriptions")
     if "targets" in data:
         data["targets"] = _targets(data["targets"], path)
+    if data.get("llm") is not None:
+        from ..engines.llm import checked_mapping
+
+        data["llm"] = checked_mapping(data["llm"], path)
     return data
 
 

@@ -63,6 +63,12 @@ def record_drafts(store: Store, book: str, lang: str, drafts: list[DraftIn], *, 
             row = rows.get(draft.uid)
             if row is None:
                 continue
+            kept = [f for f in (row.qa or []) if not f.startswith("draft: ")]
+            if draft.problem or len(kept) != len(row.qa or []):
+                row.qa = ([f"draft: {draft.problem}"] if draft.problem else []) + kept
+            if draft.origin == "machine" and not draft.text and draft.problem:
+                counts["unchanged"] += 1  # refused: a text already there (a person's, an earlier draft) stays
+                continue
             if draft.origin == "machine":
                 row.machine_draft, row.machine_engine = draft.text, draft.engine
             if row.state == "approved" or (row.origin in PERSON_ORIGINS and row.text):

@@ -103,6 +103,7 @@ class DraftIn:
     origin: str
     engine: str = ""
     approve: bool = False
+    problem: str = ""  # why the machine left it empty, or drafted it another way: shown to the translator
 
 
 @dataclass(frozen=True)
