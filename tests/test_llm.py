@@ -369,3 +369,75 @@ def test_a_killed_run_resumes_without_asking_again(sample):
     assert not again & cached  # nothing committed before the kill is asked for again
     assert len(again) + len(cached) >= 160
     assert sum(1 for text, _, _ in store_rows(sample, "fr").values() if text) == 83
+
+
+def test_streamed_answers_are_joined(sample):
+    with StandIn(reference()) as server:
+        code, out, err = cli(sample, *llm_args(server, "--lang", "ur", "--stream"))
+        assert code == 0, err
+        assert all(r.body.get("stream") is True for r in server.requests)
+    assert po_entry(sample, "ur", SENTENCE).msgstr.startswith("۳۱ شہریور ۱۳۵۹")
+
+
+def test_a_server_without_json_schema_output_is_asked_without_it(sample):
+    def picky(body, index):
+        if "response_format" in body:
+            return status(400, {"error": {"message": "response_format: json_schema is not supported"}})
+        return reference()(body, index)
+
+    with StandIn(picky) as server:
+        code, out, err = cli(sample, *llm_args(server, "--lang", "en", "--concurrency", "1"))
+        assert code == 0, err
+        asked = [("response_format" in r.body) for r in server.requests]
+    assert asked[0] is True and not any(asked[1:])  # left out from then on, not asked for every request
+    assert sum(1 for text, _, _ in store_rows(sample, "en").values() if text) == 83
+
+
+# --- the checks, one by one (no server) ----------------------------------------------------------
+
+from tarjoman.engines.llm import Request, check_translation, parse_answer, verify  # noqa: E402
+from tarjoman.glossary.terms import TermBinder  # noqa: E402
+
+SOURCE = "روز ۳۱ شهریور ۱۳۵۹ در خانهٔ پدری‌ام در خرمشهر بودم."
+GOOD = "On 31 Shahrivar 1359 I was at my father's house in Khorramshahr."
+
+
+@pytest.mark.parametrize("text, reason", [
+    (GOOD, None),
+    ("", "no translation"),
+    ("Here is the translation: " + GOOD, "commentary"),
+    ("Voici la traduction : le 31 Chahrivar 1359, j'étais chez mon père.", "commentary"),
+    ("في يوم 31 شهريور 1359 كنت في بيت أبي في خرمشهر.", "not in the English script"),
+    (SOURCE, "not in the English script"),
+    ("Le 31 Chahrivar 1359, j'étais dans la maison de mon père à Khorramchahr.", "reads as French"),
+    ("On 30 Shahrivar 1359 I was at my father's house in Khorramshahr.", "31 lost; 30 added (numbers)"),
+    ("On Shahrivar I was at my father's house in Khorramshahr, far away.", "1359, 31 lost (numbers)"),
+    ("31, 1359.", "the length of the source"),
+])
+def test_check_translation(text, reason):
+    found = check_translation(SOURCE, text, "en")
+    assert (found is None) if reason is None else (found and reason in found), found
+
+
+def test_check_translation_markers_lines_and_terms():
+    assert "note markers" in check_translation("این را گفت* و رفت تا آخر کوچه.", "He said this and walked to the end of the lane.", "en")
+    assert check_translation("این را گفت* و رفت تا آخر کوچه.", "He said this* and walked to the end of the lane.", "en") is None
+    verse = "ای ایران ای مرز پرگهر\nای خاکت سرچشمهٔ هنر"
+    assert "lines" in check_translation(verse, "O Iran, land of jewels, O your soil the source of art", "en")
+    assert check_translation(verse, "O Iran, O land full of jewels\nO your soil, the wellspring of art", "en") is None
+    binder = TermBinder("en", {"بسیجی": "Basij volunteer"})
+    source = "او یک بسیجی جوان از آبادان بود."
+    assert "Basij volunteer" in check_translation(source, "He was a young militiaman from Abadan.", "en", terms=binder)
+    assert check_translation(source, "He was a young Basij volunteer from Abadan.", "en", terms=binder) is None
+
+
+def test_parse_answer_shapes():
+    assert parse_answer('```json\n{"1": "a"}\n```', ["1"]) == {"1": "a"}
+    assert parse_answer('{"translations": {"1": "a", "2": "b"}}', ["1", "2"]) == {"1": "a", "2": "b"}
+    request = Request("en", {"1": ("u1", SOURCE), "2": ("u2", "پدرم رادیو را روشن کرد و همه ساکت شدیم.")})
+    checked = verify(request, json.dumps({"1": GOOD, "2": "My father turned on the radio and we all fell silent."}))
+    assert checked.accepted.keys() == {"1", "2"} and not checked.problems
+    checked = verify(request, json.dumps({"1": GOOD, "2": 7}))
+    assert checked.accepted.keys() == {"1"} and checked.problems == {"2": "the answer is not text"}
+    checked = verify(request, '{"1": "' + GOOD + '", "2": "My father')
+    assert not checked.accepted and "not valid JSON" in checked.reason()

@@ -495,7 +495,7 @@ class Checked:
         return "; ".join(f"segment {n}: {why}" for n, why in sorted(self.problems.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0))
 
 
-def verify(request: Request, content: str, *, terms=None, others: tuple[str, ...] = ()) -> Checked:
+def verify(request: Request, content: str, *, terms=None, others: tuple[str, ...] | None = None) -> Checked:
     """Check an answer before anything is kept: each segment answered once and only once, in
     the target language and script, with the source's numbers and note markers, the approved
     glossary renderings, a plausible length, and no commentary. ``terms`` is the target's
@@ -527,8 +527,9 @@ def verify(request: Request, content: str, *, terms=None, others: tuple[str, ...
     return Checked(accepted, problems)
 
 
-def check_translation(source: str, text: str, lang: str, *, terms=None, others: tuple[str, ...] = ()) -> str | None:
-    """Why ``text`` cannot be kept as the machine's ``lang`` draft of ``source``, or None."""
+def check_translation(source: str, text: str, lang: str, *, terms=None, others: tuple[str, ...] | None = None) -> str | None:
+    """Why ``text`` cannot be kept as the machine's ``lang`` draft of ``source``, or None.
+    ``others``: the languages it may be caught in instead (default the four first targets)."""
     from ..glossary.terms import is_rendered
     from ..qa import DEFAULT_BOUNDS, LENGTH_BOUNDS, UNSPACED_BOUNDS, numbers
 
@@ -545,7 +546,10 @@ def check_translation(source: str, text: str, lang: str, *, terms=None, others: 
     from ..langid import knows, wrong_language
 
     if knows(lang):
-        reason = wrong_language(text, lang, source_lang=SOURCE, others=[o for o in others if o != lang and knows(o)])
+        from ..languages import TARGETS
+
+        candidates = TARGETS if others is None else others
+        reason = wrong_language(text, lang, source_lang=SOURCE, others=[o for o in candidates if o != lang and knows(o)])
         if reason:
             return reason
     want, got = numbers(source), numbers(text)
