@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/desk_load.py
 	$(PY) benchmarks/tm.py
 	$(PY) benchmarks/language_id.py
+	$(PY) benchmarks/llm_draft.py --continuous-batching
 
 # Regenerate the sample manuscript and the tiny test fixtures from their scripts.
 sample: $(STAMP)

@@ -1,11 +1,15 @@
 """Draft: machine-draft every chapter of an extracted book into each target language.
 
 In:  ``book`` (extracted already), ``langs`` ("all" or "ar,en"), ``model`` (hub ID or folder),
-     ``backend``, ``beams``, the project ``root``.
-Out: one report per chapter × language (drafted, from cache, carried, approved, seconds);
-     a progress artifact while it runs and a table artifact at the end.
+     ``backend``, ``beams``, the project ``root``; or ``engine="llm"`` and ``llm`` (the LLM
+     engine's settings over the book's and the project's YAML: ``{"base_url": …, "model": …}``;
+     the API key is read from the worker's environment, never passed as a parameter).
+Out: one report per chapter × language (drafted, from cache, carried, approved, seconds), one
+     per language with the LLM engine; a progress artifact while it runs and a table artifact at the end.
 
-Tasks are chapter × language; each worker process loads the model once. To spread the
+Tasks are chapter × language; each worker process loads the model once. With the LLM engine a
+task is a language: its requests run ``concurrency`` at a time inside it, and the languages one
+after another. To spread the
 tasks over a Dask cluster, pass ``task_runner=dask_runner(address)`` to ``draft_flow.with_options``
 (see :func:`dask_runner`). Run it once with Prefect's embedded server:
 
@@ -21,9 +25,10 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from tarjoman.book import draft_chapter
+from tarjoman.book import draft_book, draft_chapter, llm_settings
 from tarjoman.drafting import DraftOptions
 from tarjoman.engines import DEFAULT_MODEL, GenerationSettings, load_engine
+from tarjoman.errors import ProjectError
 from tarjoman.languages import parse_targets
 from tarjoman.manuscript import load_manuscript
 from tarjoman.project import Project
@@ -52,12 +57,37 @@ def draft_chapter_task(root: str, book: str, chapter: str, lang: str, model: str
     return {"chapter": chapter, **asdict(report)}
 
 
+@task(name="draft-language-llm", retries=1, retry_delay_seconds=10, retry_condition_fn=transient, task_run_name="draft {lang} with the language model")
+def draft_language_llm_task(root: str, book: str, lang: str, llm: dict | None, backend: str, beams: int, digits: str,
+                            tm_approve: bool = False) -> dict:
+    from tarjoman.engines.llm import LLMEngine
+    from tarjoman.llm_drafting import Usage
+
+    project = Project(Path(root))
+    settings = llm_settings(project, book, llm, where="the flow's llm parameter")
+    fallback = None
+    if settings.fallback_model:
+        fallback = load_engine(settings.fallback_model, backend=backend, settings=GenerationSettings(num_beams=beams))  # once per process
+        fallback.check_targets([lang])
+    engine, usage = LLMEngine(settings), Usage()
+    try:
+        result = draft_book(project, book, [lang], engine, options=DraftOptions(digits=digits), tm_approve=tm_approve, fallback=fallback, usage=usage)
+    finally:
+        engine.close()
+    return {"chapter": "all", **asdict(result.reports[0]), "usage": asdict(usage)}
+
+
 @flow(name="draft", log_prints=True)
 def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "transformers", beams: int = 4, digits: str = "native", root: str = ".",
-               tm_approve: bool = False) -> list[dict]:
+               tm_approve: bool = False, engine: str = "nmt", llm: dict | None = None) -> list[dict]:
     """Submit one task per chapter × language and wait for them all; ``tm_approve`` approves the
-    translation memory's in-context matches (as ``tarjoman draft --tm-approve``)."""
+    translation memory's in-context matches (as ``tarjoman draft --tm-approve``). ``engine="llm"``
+    drafts with the language model instead, a task per language."""
     targets = parse_targets(langs, "draft into", default=Project(Path(root)).book_targets(book))
+    if engine == "llm":
+        return _draft_with_llm(book, targets, llm, backend, beams, digits, root, tm_approve)
+    if engine != "nmt":
+        raise ProjectError(f"the engine is 'nmt' or 'llm', not {engine!r}")
     manuscript = load_manuscript(Project(Path(root)).manuscript_path(book))
     jobs = [(c.id, lang) for lang in targets for c in manuscript.chapters]
     progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book}: chapters × languages done")
@@ -74,6 +104,24 @@ def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backen
     drafted = sum(r["counts"]["machine"] for r in reports)
     remembered = sum(r["counts"]["memory"] for r in reports)
     print(f"{book}: {len(jobs)} chapter × language tasks, {drafted} units drafted by the model, {remembered} taken from the memory")
+    return reports
+
+
+def _draft_with_llm(book: str, targets: list[str], llm: dict | None, backend: str, beams: int, digits: str, root: str, tm_approve: bool) -> list[dict]:
+    llm_settings(Project(Path(root)), book, llm, where="the flow's llm parameter")  # a wrong setting stops the flow before any request
+    progress = create_progress_artifact(0.0, key=f"draft-{book}", description=f"Drafting {book} with the language model: languages done")
+    reports = []
+    for lang in targets:  # one at a time: each drafts the whole book and holds it while it does
+        reports.append(draft_language_llm_task(root, book, lang, llm, backend, beams, digits, tm_approve))
+        update_progress_artifact(progress, 100.0 * len(reports) / len(targets))
+    rows = [{"lang": r["lang"], "units": r["units"], **r["counts"], "requests": r["usage"]["requests"], "refused": r["usage"]["refused"],
+             "fallback": r["usage"]["fallback"], "left": r["usage"]["left"], "seconds": round(r["seconds"], 1)} for r in reports]
+    create_table_artifact(rows, key=f"draft-{book}-summary", description=f"Drafts of {book} by the language model")
+    for r in reports:
+        u = r["usage"]
+        print(f"{book} {r['lang']}: {r['counts']['machine']} sentences drafted by the language model in {u['requests']} requests "
+              f"({u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens), {r['counts']['memory']} from the memory, "
+              f"{u['fallback']} by the fallback model, {u['left']} left for a translator")
     return reports
 
 

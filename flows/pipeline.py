@@ -1,7 +1,8 @@
 """Pipeline: manuscript to ebooks — extract, draft, wait for review, publish.
 
 In:  ``source`` (a manuscript), ``book``, ``langs``, ``model``, ``backend``, ``beams``, the project
-     ``root``, and ``wait_for_review``.
+     ``root``, and ``wait_for_review``; ``engine="llm"`` and ``llm`` to draft with a language model
+     (see :mod:`flows.draft`).
 Out: ``{"book", "published": [EPUB paths, and PDF and Word files with ``formats``], "waiting": {lang: sentences not yet approved}}``.
 
 Without a server (Prefect's embedded default, as ``tarjoman run`` uses it) the flow does
@@ -56,11 +57,13 @@ def pipeline_flow(
     wait_for_review: bool = False,
     review_timeout: int = 14 * 24 * 3600,
     formats: str = "epub",
+    engine: str = "nmt",
+    llm: dict | None = None,
 ) -> dict:
     targets = parse_targets(langs, "run the pipeline into")
     summary = extract_flow(source, book, root)
     book = summary["book"]
-    draft_flow(book, ",".join(targets), model, backend, beams, "native", root)
+    draft_flow(book, ",".join(targets), model, backend, beams, "native", root, engine=engine, llm=llm)
     status = review_flow(book, root)
     waiting = waiting_for_review(status, targets)
     approver = None

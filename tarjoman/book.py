@@ -162,6 +162,21 @@ def _draft_with_llm(data, book: str, target: str, engine, cache, memory, options
                               progress=progress, fallback=fallback, others=_others(target, targets), usage=usage)
 
 
+def llm_settings(project: Project, book: str, overrides: dict | None = None, *, where: str = "the command line"):
+    """The LLM engine's settings for ``book``: the built-in defaults, then ``tarjoman.yaml``'s
+    ``llm:``, then the book's YAML's (read at extract), then ``overrides`` (the command line, or
+    a flow's parameters), each checked naming where it came from. The API key is never one of
+    them: it is read from the environment where the requests are sent."""
+    from .engines.llm import LLMSettings, project_llm
+
+    settings = LLMSettings().merged(project_llm(project.root), where="llm", path=project.root / "tarjoman.yaml")
+    book_values = project.book_metadata(book).get("llm") or {}
+    settings = settings.merged(book_values, where="llm", path=project.sources / f"{book}.yaml")
+    settings = settings.merged({k: v for k, v in (overrides or {}).items() if v is not None}, where=where)
+    settings.check()
+    return settings
+
+
 def estimate_llm(project: Project, book: str, targets: list[str], settings, options: DraftOptions | None = None) -> list[tuple[str, int, int, int, int]]:
     """(lang, requests, sentences, prompt tokens, completion tokens) a draft with the LLM engine
     would send now, given what the memory and the draft cache already hold; nothing is sent."""

@@ -82,7 +82,9 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
     targets = parse_targets(langs, "draft into", default=project.book_targets(book))
     llm = None
     if engine_kind == "llm":
-        llm = _llm_settings(project, book, dict(base_url=base_url, model=llm_model, concurrency=concurrency, temperature=temperature, seed=seed,
+        from .book import llm_settings
+
+        llm = llm_settings(project, book, dict(base_url=base_url, model=llm_model, concurrency=concurrency, temperature=temperature, seed=seed,
                                                 stream=stream, price_input=price_input, price_output=price_output, fallback_model=fallback_model))
         fallback_model = llm.fallback_model or None
         if fallback_model:
@@ -142,18 +144,6 @@ def draft(project: Project, book: str, langs: str, model: str, backend: str, bea
         if usage.fallback or usage.left:
             click.echo(f"  refused twice: {usage.fallback} sentences drafted by {fallback_model} instead, {usage.left} left empty for a translator "
                        f"(the reason is in each entry's comments)", err=True)
-
-
-def _llm_settings(project: Project, book: str, options: dict):
-    """The LLM settings: built-in defaults, then tarjoman.yaml's llm:, then the book's YAML's, then the command line."""
-    from .engines.llm import LLMSettings, project_llm
-
-    settings = LLMSettings().merged(project_llm(project.root), where="llm", path=project.root / "tarjoman.yaml")
-    book_values = project.book_metadata(book).get("llm") or {}
-    settings = settings.merged(book_values, where="llm", path=project.sources / f"{book}.yaml")
-    settings = settings.merged({k: v for k, v in options.items() if v is not None}, where="the command line")
-    settings.check()
-    return settings
 
 
 def _estimate(project: Project, book: str, targets: list[str], settings, options) -> None:
@@ -601,18 +591,30 @@ def publish(project: Project, book: str, formats: str, langs: str, draft: bool, 
 @click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end.")
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
 @click.option("--format", "formats", default="epub", show_default=True, help="What to publish: comma-separated epub, pdf, docx, or 'all'.")
+@click.option("--engine", "engine_kind", type=click.Choice(["nmt", "llm"]), default="nmt", show_default=True,
+              help="nmt: the translation model (--model); llm: a language model behind an OpenAI-compatible server (--base-url, --llm-model, or llm: in the YAML).")
+@click.option("--base-url", help="LLM: the server's OpenAI-compatible base URL; default: llm: base_url in the book's YAML or tarjoman.yaml.")
+@click.option("--llm-model", help="LLM: the model name the server knows.")
+@click.option("--concurrency", type=click.IntRange(1, 256), help="LLM: requests at once [default: 4].")
 @click.pass_obj
-def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int, formats: str) -> None:
-    from flows import embedded_settings
-    from flows.pipeline import pipeline_flow
-
+def run(project: Project, source: Path, book: str | None, langs: str, model: str, backend: str, beams: int, formats: str, engine_kind: str,
+        base_url: str | None, llm_model: str | None, concurrency: int | None) -> None:
     from .book import parse_formats
     from .languages import parse_targets
 
     parse_targets(langs, "run the pipeline into")
     chosen = ",".join(parse_formats(formats))
+    llm = None
+    if engine_kind == "llm":
+        from .engines.llm import LLMSettings
+
+        llm = {k: v for k, v in dict(base_url=base_url, model=llm_model, concurrency=concurrency).items() if v is not None}
+        LLMSettings().merged(llm, where="the command line")  # checked now; the whole set once the book's YAML is read
+    from flows import embedded_settings
+    from flows.pipeline import pipeline_flow
+
     with embedded_settings():
-        result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root), formats=chosen)
+        result = pipeline_flow(str(source), book, langs, model, backend, beams, str(project.root), formats=chosen, engine=engine_kind, llm=llm)
     for path in result["published"]:
         click.echo(f"published {path}")
     for lang, count in result["waiting"].items():

@@ -441,3 +441,39 @@ def test_parse_answer_shapes():
     assert checked.accepted.keys() == {"1"} and checked.problems == {"2": "the answer is not text"}
     checked = verify(request, '{"1": "' + GOOD + '", "2": "My father')
     assert not checked.accepted and "not valid JSON" in checked.reason()
+
+
+def test_the_pipeline_drafts_with_the_language_model(prefect_harness, tmp_path):
+    """The Prefect pipeline (and its draft flow) with ``engine="llm"``: a task per language, the
+    server named by the flow's ``llm`` parameter, the rest from the YAML; a second run asks nothing."""
+    from conftest import approve_every_sentence
+
+    from flows.draft import draft_flow
+    from flows.pipeline import pipeline_flow
+    from tarjoman.errors import ProjectError
+
+    root = tmp_path / "project"
+    (root / "sources").mkdir(parents=True)
+    (root / "sources" / "sample.docx").write_bytes((REPO / "sources" / "sample.docx").read_bytes())
+    (root / "sources" / "sample.yaml").write_text((REPO / "sources" / "sample.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "tarjoman.yaml").write_text("llm:\n  concurrency: 2\n  unit_tokens: 120\n", encoding="utf-8")
+    source = str(root / "sources" / "sample.docx")
+    with StandIn(reference()) as server:
+        llm = {"base_url": server.base_url, "model": "stand-in"}
+        first = pipeline_flow(source, "sample", "ar,en", root=str(root), engine="llm", llm=llm)
+        asked_first = len(server.requests)
+        assert asked_first > 0 and {target_of(r.body) for r in server.requests} == {"ar", "en"}
+        assert first["published"] == [] and set(first["waiting"]) == {"ar", "en"}
+        for lang in ("ar", "en"):
+            rows = store_rows(root, lang)
+            assert len(rows) == 83 and all(engine.startswith("llm:stand-in@") for text, _, engine in rows.values() if text and engine)
+        assert po_entry(root, "en", SENTENCE).msgstr.replace("\u202f", " ") == BY_SOURCE[SENTENCE]["en"].replace("\u202f", " ")
+        approve_every_sentence(root, "sample", "en")
+        second = pipeline_flow(source, "sample", "ar,en", root=str(root), engine="llm", llm=llm)
+        assert len(server.requests) == asked_first  # every answer was kept: nothing asked twice
+    assert [p.rsplit("/", 1)[-1] for p in second["published"]] == ["sample.en.epub"]
+    assert set(second["waiting"]) == {"ar"}
+    state = draft_flow("sample", "fr", root=str(root), engine="llm", llm={**llm, "temperature": 5}, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ProjectError, match="temperature cannot be 5"):
+        state.result()
