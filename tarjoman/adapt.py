@@ -222,6 +222,7 @@ def adapt_model(base: str, out: Path, train: list[Pair], heldout: list[Pair], op
     random.seed(options.seed)
     torch.manual_seed(options.seed)
     engine = TransformersEngine(base, GenerationSettings(num_beams=1), device=options.device, single_pair=True)
+    engine.ready()  # training needs the tokenizer now, checked as the model's own
     if engine.template:
         raise EngineError("is a template of Marian pairs; adapt one pair model folder at a time", path=base)
     family = engine.info.family

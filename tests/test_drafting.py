@@ -221,6 +221,51 @@ def test_draft_command(book, tiny_models):
     assert drafted == "0" and int(cached) == int(units) - 1  # one carried (the Quran verse)
 
 
+# Runs the CLI in this process and says, after it, which heavy packages it imported.
+IMPORTED = """
+import sys
+from tarjoman.cli import main
+sys.argv = ["tarjoman", *sys.argv[1:]]
+code = 0
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+print("imported:", *[m for m in ("torch", "transformers", "prefect") if m in sys.modules], file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_a_draft_with_nothing_new_loads_no_model(book, tiny_models, tmp_path, monkeypatch, backend):
+    """Every sentence cached: neither torch nor transformers is imported, the model is not loaded
+    (issue #17: such a command costs about what `tarjoman --version` does). One edited sentence
+    then loads the model and drafts it alone, under the same signature."""
+    monkeypatch.setenv("TARJOMAN_CACHE", str(tmp_path / "cache"))
+    args = [sys.executable, "-c", IMPORTED, "--root", str(book.root), "draft", "sample", "--lang", "fr", "--model", tiny_models["nllb"],
+            "--beams", "1", "--backend", backend]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "torch" in first.stderr.splitlines()[-1] or backend == "ctranslate2"
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[-1].split()[1:] == [], again.stderr.splitlines()[-1]
+    assert first.stdout.splitlines()[0] == again.stdout.splitlines()[0]  # "drafted sample with <signature>"
+    line = next(l for l in again.stdout.splitlines() if l.strip().startswith("fr "))
+    assert line.split()[2] == "0"  # nothing drafted
+    # The manuscript changes in one sentence: the model is loaded (its tokenizer checked) and drafts it.
+    manuscript = docx.Document(str(book.sources / "sample.docx"))
+    paragraph = next(p for p in manuscript.paragraphs if "خرمشهر" in p.text and len(p.text) > 40)
+    paragraph.runs[0].text = paragraph.runs[0].text.replace("خرمشهر", "آبادان", 1)
+    manuscript.save(str(book.sources / "sample.docx"))
+    extract(book.sources / "sample.docx", book, book="sample")
+    third = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0, third.stderr
+    assert "transformers" in third.stderr.splitlines()[-1]
+    line = next(l for l in third.stdout.splitlines() if l.strip().startswith("fr "))
+    assert int(line.split()[2]) >= 1 and int(line.split()[3]) > 50
+
+
 def test_draft_command_refuses_a_bad_language_and_a_bad_model(book, tmp_path):
     bad_lang = subprocess.run([sys.executable, "-m", "tarjoman", "--root", str(book.root), "draft", "sample", "--lang", "xx", "--model", str(tmp_path)], capture_output=True, text=True)
     assert bad_lang.returncode == 1 and "cannot draft into 'xx': 'xx' is not a language code" in bad_lang.stderr

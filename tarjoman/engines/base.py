@@ -53,6 +53,9 @@ class ModelInfo:
     # Canonical language code → the model's code for it, from the tokenizer's language tokens
     # (empty for Marian, whose languages are its pair folders).
     languages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # False while the tokenizer has not been loaded and found to be the model's own (a local
+    # folder described from its JSON files alone: see Engine.ready).
+    tokenizer_checked: bool = field(default=True, compare=False, hash=False)
 
 
 class Engine(ABC):
@@ -67,6 +70,7 @@ class Engine(ABC):
         self.calls = 0  # generate() calls made, for "never twice" checks
         self.segments_translated = 0
         self.lock = threading.Lock()
+        self._ready_lock = threading.Lock()
 
     @property
     def signature(self) -> dict:
@@ -93,6 +97,20 @@ class Engine(ABC):
     def check_targets(self, targets) -> None:
         """Refuse a target this model cannot write, naming the nearest codes it can."""
         check_targets(self.info, targets)
+
+    def ready(self) -> None:
+        """Load and check what a model described from its files alone has not loaded yet (its
+        tokenizer), before its first sentence; the model's identity (its cache key) stays as it was."""
+        if self.info.tokenizer_checked:
+            return
+        from .hf import check_tokenizer
+
+        with self._ready_lock:  # not self.lock: callers may hold it around translate()
+            if not self.info.tokenizer_checked:
+                checked = check_tokenizer(self.info)
+                if checked.family != self.info.family:
+                    raise EngineError(f"its tokenizer is of the {checked.family} family, its files say {self.info.family}", path=self.info.source)
+                self.info = checked
 
     @abstractmethod
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:

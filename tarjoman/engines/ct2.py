@@ -41,14 +41,15 @@ class CTranslate2Engine(Engine):
             import ctranslate2
         except ImportError as exc:  # pragma: no cover - it is a dependency
             raise EngineError("the ctranslate2 back-end needs the ctranslate2 package (pip install ctranslate2)") from exc
-        info = inspect_model(model)
+        info = inspect_model(model, defer_tokenizer=True)
         if info.family == "marian":
             raise EngineError("the ctranslate2 back-end takes one model for all pairs (NLLB, M2M100, mBART-50); use --backend transformers for Marian pairs", path=model)
         super().__init__(info, settings or GenerationSettings())
         self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         self.folder = self._converted()
-        self._translator()  # a damaged conversion in the cache is found (and redone) now, before any draft
+        # The converted model is loaded (and a damaged conversion in the cache redone) before the
+        # first sentence that needs it: a draft whose every sentence is cached never loads it.
 
     @property
     def signature(self) -> dict:
@@ -105,6 +106,7 @@ class CTranslate2Engine(Engine):
         )
 
     def count_tokens(self, text: str, source: str) -> int:
+        self.ready()
         tokenizer = load_tokenizer(self.info.path)
         tokenizer.src_lang = language_code(self.info, source)
         return len(tokenizer(text)["input_ids"])
@@ -112,6 +114,7 @@ class CTranslate2Engine(Engine):
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         if not texts:
             return []
+        self.ready()
         tokenizer = load_tokenizer(self.info.path)
         tokenizer.src_lang = language_code(self.info, source)
         encoded = tokenizer(texts, truncation=True, max_length=1024)["input_ids"]

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import pickle
+import struct
 import threading
 import zipfile
 from pathlib import Path
@@ -156,12 +157,30 @@ def _check_sentencepiece(path: Path) -> None:
 
 
 def _check_safetensors(path: Path) -> None:
-    from safetensors import SafetensorError, safe_open
-
-    try:  # reads the header and checks that its tensors cover the file exactly
-        with safe_open(str(path), framework="pt"):
-            pass
-    except (SafetensorError, OSError) as exc:
+    """The header (8 bytes of length, then JSON) is read, and its tensors must cover the rest of
+    the file exactly, as the safetensors library checks when it opens one. Read here by hand:
+    the library's check imports a tensor framework (torch, or numpy), which a cached draft never needs."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ValueError("the file is shorter than its header")
+            (length,) = struct.unpack("<Q", head)
+            if length > size - 8:
+                raise ValueError(f"the header says {length} bytes, past the end of the file")
+            header = json.loads(fh.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+        spans = sorted(tuple(t["data_offsets"]) for name, t in header.items() if name != "__metadata__")
+        position = 0
+        for begin, end in spans:
+            if begin != position or end < begin:
+                raise ValueError(f"the tensors do not follow each other (a gap or overlap at byte {position})")
+            position = end
+        if position != size - 8 - length:
+            raise ValueError(f"the tensors end at byte {position} of {size - 8 - length}")
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise EngineError(f"the model's weights are damaged or cut short ({one_line(exc)}); {DAMAGED}", path=path) from exc
 
 
@@ -198,24 +217,26 @@ def check_tokenizer_fits(tokenizer, vocabulary: dict[str, int], config: dict, wh
         raise EngineError(f"is not this model's tokenizer: {problem}; copy the tokenizer files that came with the model", path=where)
 
 
-def inspect_model(model: str) -> ModelInfo:
-    """Find a model and say what it is; refuse what is not a seq2seq translation model."""
+def inspect_model(model: str, *, defer_tokenizer: bool = False) -> ModelInfo:
+    """Find a model and say what it is; refuse what is not a seq2seq translation model.
+
+    With ``defer_tokenizer``, a local folder whose JSON files say its family and languages is
+    described from them alone (its files checked, its revision hashed): transformers is not
+    imported and the tokenizer not loaded until :func:`check_tokenizer` is called, on the first
+    sentence that needs the model. A draft whose every sentence is cached never loads either."""
     folder = local_folder(model)
     if folder is not None:
-        if not folder.is_dir():
-            raise EngineError("model folder not found", path=model)
-        config_file = folder / "config.json"
-        if not config_file.is_file():
-            raise EngineError("is not a transformers model folder (no config.json)", path=model)
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise EngineError(f"config.json cannot be read ({one_line(exc)})", path=model) from exc
-        if not isinstance(config, dict):
-            raise EngineError("config.json cannot be read (not a JSON object)", path=model)
-        model_type = _seq2seq_type(config, model)
+        config, model_type = _local_config(folder, model)
         check_model_folder(folder, model_type)  # before the tokenizer or the weights are loaded
         path, revision = str(folder), _folder_revision(folder)
+        if defer_tokenizer:
+            from .base import folder_languages
+
+            found = folder_languages(folder)
+            if found is not None:
+                family, languages = found
+                return ModelInfo(source=model, path=path, family=family, model_type=model_type, revision=revision, languages=languages,
+                                 tokenizer_checked=False)
     else:
         from transformers import AutoConfig
 
@@ -225,14 +246,40 @@ def inspect_model(model: str) -> ModelInfo:
             raise EngineError(f"cannot be found locally or on the Hugging Face hub ({one_line(exc)})", path=model) from exc
         config, path, revision = loaded.to_dict(), model, getattr(loaded, "_commit_hash", None) or "unknown"
         model_type = _seq2seq_type(config, model)
-    tokenizer = load_tokenizer(path)
+    info = ModelInfo(source=model, path=path, family=SEQ2SEQ_TYPES[model_type], model_type=model_type, revision=revision)
+    return check_tokenizer(info, config)
+
+
+def check_tokenizer(info: ModelInfo, config: dict | None = None) -> ModelInfo:
+    """``info`` with its family and languages as the loaded tokenizer says, once the tokenizer is
+    found to be the model's own (:func:`check_tokenizer_fits`)."""
+    folder = local_folder(info.source)
+    if config is None:
+        config, _ = _local_config(folder, info.source) if folder is not None else ({}, "")
+    tokenizer = load_tokenizer(info.path)
     vocabulary = tokenizer.get_vocab()
-    check_tokenizer_fits(tokenizer, vocabulary, config, tokenizer_file(folder, model_type) if folder else model)
-    family = SEQ2SEQ_TYPES[model_type]
+    check_tokenizer_fits(tokenizer, vocabulary, config, tokenizer_file(folder, info.model_type) if folder else info.source)
+    family = SEQ2SEQ_TYPES[info.model_type]
     if family == "m2m100" and "Nllb" in type(tokenizer).__name__:
         family = "nllb"
-    info = ModelInfo(source=model, path=path, family=family, model_type=model_type, revision=revision)
-    return dataclasses.replace(info, languages=family_languages(info, set(vocabulary)))
+    info = dataclasses.replace(info, family=family)
+    return dataclasses.replace(info, languages=family_languages(info, set(vocabulary)), tokenizer_checked=True)
+
+
+def _local_config(folder: Path, model: str) -> tuple[dict, str]:
+    """A local model folder's config.json and its seq2seq model type; refused when it has none."""
+    if not folder.is_dir():
+        raise EngineError("model folder not found", path=model)
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise EngineError("is not a transformers model folder (no config.json)", path=model)
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"config.json cannot be read ({one_line(exc)})", path=model) from exc
+    if not isinstance(config, dict):
+        raise EngineError("config.json cannot be read (not a JSON object)", path=model)
+    return config, _seq2seq_type(config, model)
 
 
 def _seq2seq_type(config: dict, model: str) -> str:
@@ -269,8 +316,6 @@ class TransformersEngine(Engine):
     def __init__(self, model: str, settings: GenerationSettings | None = None, device: str | None = None, *, single_pair: bool = False):
         """``single_pair``: accept one Marian pair model and translate with it whatever the languages
         (for fine-tuning that pair); drafting always wants a template or a folder of pairs."""
-        import torch
-
         settings = settings or GenerationSettings()
         self.template = marian_pairs(model)
         if self.template:
@@ -278,7 +323,7 @@ class TransformersEngine(Engine):
                 inspect_model(str(pair))  # a damaged pair is refused now, not halfway through a book
             info = ModelInfo(source=model, path=self.template, family="marian", model_type="marian", revision=self._template_revision())
         else:
-            info = inspect_model(model)
+            info = inspect_model(model, defer_tokenizer=True)
             if info.family == "marian" and not single_pair:
                 raise EngineError(
                     "is a Marian model, which translates one pair: pass a template such as "
@@ -287,9 +332,18 @@ class TransformersEngine(Engine):
                 )
         super().__init__(info, settings)
         self._in_memory = None  # a model being trained (tarjoman.adapt), used instead of the folder's
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if self.device == "cpu":
-            torch.set_num_threads(cpu_threads())
+        self._device = device
+
+    @property
+    def device(self) -> str:
+        """cpu, or the GPU when there is one; torch is imported on the first question, not before."""
+        if self._device is None:
+            import torch
+
+            self._device = "cuda" if torch.cuda.is_available() else "cpu"
+            if self._device == "cpu":
+                torch.set_num_threads(cpu_threads())
+        return self._device
 
     def _template_revision(self) -> str:
         digest = hashlib.sha256()
@@ -343,6 +397,7 @@ class TransformersEngine(Engine):
     # --- translating ---------------------------------------------------------
 
     def count_tokens(self, text: str, source: str) -> int:
+        self.ready()
         path = self.info.path
         if self.template:
             path = self._pair_path(source, "en")
@@ -357,6 +412,7 @@ class TransformersEngine(Engine):
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         if not texts:
             return []
+        self.ready()
         if self.template:
             return self._translate_marian(texts, source, target)
         return self._decode(self.info.path, self.generate_ids(texts, source, target))
@@ -385,6 +441,7 @@ class TransformersEngine(Engine):
 
     def generate_ids(self, texts: list[str], source: str, target: str) -> list[list[int]]:
         """Output token IDs for each text (NLLB/M2M100/mBART-50), in the order given."""
+        self.ready()
         return self._generate(self.info.path, texts, source, target)
 
     def _set_source(self, tokenizer, source: str) -> None:
