@@ -78,7 +78,7 @@ def draft_language_llm_task(root: str, book: str, lang: str, llm: dict | None, b
 
 
 @flow(name="draft", log_prints=True)
-def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "transformers", beams: int = 4, digits: str = "native", root: str = ".",
+def draft_flow(book: str, langs: str = "all", model: str = DEFAULT_MODEL, backend: str = "auto", beams: int = 4, digits: str = "native", root: str = ".",
                tm_approve: bool = False, engine: str = "nmt", llm: dict | None = None) -> list[dict]:
     """Submit one task per chapter × language and wait for them all; ``tm_approve`` approves the
     translation memory's in-context matches (as ``tarjoman draft --tm-approve``). ``engine="llm"``
@@ -139,7 +139,7 @@ if __name__ == "__main__":
     parser.add_argument("book")
     parser.add_argument("--langs", default="all")
     parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--backend", default="transformers")
+    parser.add_argument("--backend", default="auto")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--root", default=".")
     parser.add_argument("--dask", metavar="ADDRESS", nargs="?", const="", help="run the tasks on Dask (a local cluster when no address is given)")

@@ -51,7 +51,7 @@ def pipeline_flow(
     book: str | None = None,
     langs: str = "all",
     model: str = DEFAULT_MODEL,
-    backend: str = "transformers",
+    backend: str = "auto",
     beams: int = 4,
     root: str = ".",
     wait_for_review: bool = False,

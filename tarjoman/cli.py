@@ -49,7 +49,8 @@ def extract(project: Project, source: Path, book: str | None, as_json: bool, max
 @click.argument("book")
 @click.option("--lang", "langs", default="all", show_default=True, help="Target languages: a comma-separated list of ar, en, fr, ur, or 'all'.")
 @click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Hub ID or local folder of an NLLB, M2M100 or mBART-50 model, or a Marian template such as 'Helsinki-NLP/opus-mt-{src}-{tgt}'.")
-@click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end; ctranslate2 converts the model on first use.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "ctranslate2"]), default="auto", show_default=True,
+              help="Inference back-end. auto: ctranslate2 (int8, converted once on first use) on a CPU; transformers (half precision) on a GPU and for Marian pairs.")
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
 @click.option("--digits", type=click.Choice(["native", "latin", "keep"]), default="native", show_default=True, help="Digits in drafts: each language's own, Latin, or as the model wrote them.")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N; default: the GPU when there is one.")
@@ -588,7 +589,8 @@ def publish(project: Project, book: str, formats: str, langs: str, draft: bool, 
 @click.option("--book", help="Book name (slug); default: from the file name.")
 @click.option("--lang", "langs", default="all", show_default=True, help="Target languages: comma-separated list of ar, en, fr, ur, or 'all'.")
 @click.option("--model", default=lambda: os.environ.get("TARJOMAN_MODEL", "facebook/nllb-200-distilled-600M"), show_default="$TARJOMAN_MODEL or facebook/nllb-200-distilled-600M", help="Hub ID or local folder of the translation model.")
-@click.option("--backend", type=click.Choice(["transformers", "ctranslate2"]), default="transformers", show_default=True, help="Inference back-end.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "ctranslate2"]), default="auto", show_default=True,
+              help="Inference back-end (auto: ctranslate2 on a CPU, transformers on a GPU).")
 @click.option("--beams", type=click.IntRange(1, 16), default=4, show_default=True, help="Beam size for generation.")
 @click.option("--format", "formats", default="epub", show_default=True, help="What to publish: comma-separated epub, pdf, docx, or 'all'.")
 @click.option("--engine", "engine_kind", type=click.Choice(["nmt", "llm"]), default="nmt", show_default=True,

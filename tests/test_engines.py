@@ -96,6 +96,19 @@ def test_ctranslate2_backend(tiny_models):
     assert again.folder == engine.folder and model_bin.stat().st_mtime_ns == stamp  # converted once
 
 
+def test_auto_is_ctranslate2_on_a_cpu_and_transformers_on_a_gpu_or_for_marian(tiny_models):
+    from tarjoman.engines import default_backend
+
+    assert default_backend(tiny_models["nllb"]) == "ctranslate2"  # these machines have no GPU
+    assert default_backend(tiny_models["mbart50"], "cpu") == "ctranslate2"
+    assert default_backend(tiny_models["nllb"], "cuda") == "transformers"
+    assert default_backend(tiny_models["marian"]) == "transformers"  # a folder of pairs
+    assert default_backend(str(Path(tiny_models["marian"]) / "fa-en")) == "transformers"  # one pair
+    assert default_backend("Helsinki-NLP/opus-mt-{src}-{tgt}") == "transformers"
+    engine = load_engine(tiny_models["nllb"], backend="auto", settings=GREEDY)
+    assert engine.backend == "ctranslate2" and engine is load_engine(tiny_models["nllb"], backend="ctranslate2", settings=GREEDY)
+
+
 def test_signature_records_what_made_the_draft(tiny_models):
     engine = load_engine(tiny_models["nllb"], settings=GREEDY)
     signature = engine.signature
